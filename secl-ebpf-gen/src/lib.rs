@@ -1,0 +1,1 @@
+//! Kernel filter plans: approvers and discarders.
