@@ -1,1 +1,47 @@
-fn main() {}
+//! `secl`: check, evaluate and test SECL policies.
+
+mod args;
+mod check;
+mod host;
+
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_FINDINGS: i32 = 1;
+pub const EXIT_UNREADABLE: i32 = 2;
+pub const EXIT_USAGE: i32 = 3;
+
+const HELP: &str = "\
+secl: a toolkit for Datadog's Security Language (SECL)
+
+Usage: secl <command> [options]
+
+Commands:
+  check    parse, typecheck and lint policy files
+  help     show this help, or a command's help (`secl help check`)
+
+Run `secl <command> --help` for a command's options.";
+
+fn main() {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let code = match argv.first().map(String::as_str) {
+        Some("check") => check::run(&argv[1..]),
+        Some("help") | Some("--help") | Some("-h") => {
+            match argv.get(1).map(String::as_str) {
+                Some("check") => println!("{}", check::HELP),
+                _ => println!("{HELP}"),
+            }
+            EXIT_OK
+        }
+        Some("--version") | Some("-V") => {
+            println!("secl {}", env!("CARGO_PKG_VERSION"));
+            EXIT_OK
+        }
+        Some(other) => usage(&format!("unknown command `{other}`"), HELP),
+        None => usage("no command given", HELP),
+    };
+    std::process::exit(code);
+}
+
+pub fn usage(msg: &str, help: &str) -> i32 {
+    eprintln!("error: {msg}\n\n{help}");
+    EXIT_USAGE
+}

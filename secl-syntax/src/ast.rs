@@ -40,11 +40,26 @@ pub enum ExprKind {
     FieldRef(String),
     /// `( expr )`. Kept so that spans and explanations follow the source.
     Paren(Box<Expr>),
-    Unary { op: UnaryOp, operand: Box<Expr> },
-    Binary { op: BinaryOp, lhs: Box<Expr>, rhs: Box<Expr> },
-    Compare { op: CompareOp, lhs: Box<Expr>, rhs: Box<Expr> },
+    Unary {
+        op: UnaryOp,
+        operand: Box<Expr>,
+    },
+    Binary {
+        op: BinaryOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
+    Compare {
+        op: CompareOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
     /// `lhs in rhs`, `lhs not in rhs`, `lhs allin rhs`.
-    Membership { op: MembershipOp, lhs: Box<Expr>, rhs: Array },
+    Membership {
+        op: MembershipOp,
+        lhs: Box<Expr>,
+        rhs: Array,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -5,7 +5,11 @@
 
 pub mod ast;
 pub mod diagnostics;
+pub mod lexer;
+pub mod parser;
+pub mod policy;
 pub mod span;
 
 pub use diagnostics::{Diagnostic, Severity, SourceFile};
+pub use parser::{MAX_EXPRESSION_BYTES, MAX_OPERATORS, parse_expression, parse_macro_body};
 pub use span::Span;

@@ -55,11 +55,7 @@ impl miette::Diagnostic for MietteView<'_> {
             let end = (l.span.end as usize).clamp(start, len);
             let span = SourceSpan::from(start..end);
             let text = (!l.text.is_empty()).then(|| l.text.clone());
-            if i == 0 {
-                LabeledSpan::new_primary_with_span(text, span)
-            } else {
-                LabeledSpan::new_with_span(text, span)
-            }
+            if i == 0 { LabeledSpan::new_primary_with_span(text, span) } else { LabeledSpan::new_with_span(text, span) }
         })))
     }
 }
@@ -68,13 +64,8 @@ impl miette::Diagnostic for MietteView<'_> {
 /// source line and a caret. `color` selects ANSI colours; without it the output is plain
 /// ASCII and stable (used by golden snapshots).
 pub fn render_human(diag: &Diagnostic, color: bool) -> String {
-    let view = MietteView {
-        diag,
-        source: diag
-            .source
-            .as_ref()
-            .map(|s| NamedSource::new(s.name.clone(), s.text.clone())),
-    };
+    let view =
+        MietteView { diag, source: diag.source.as_ref().map(|s| NamedSource::new(s.name.clone(), s.text.clone())) };
     let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
     let handler = GraphicalReportHandler::new_themed(theme).with_width(100).with_links(false);
     let mut out = String::new();

@@ -1,0 +1,36 @@
+//! Policy files (SPEC §13): decoding the YAML into definitions with exact source
+//! locations, the per-definition structural checks, reading files and directories, and
+//! merging several policies by ID.
+//!
+//! Nothing here knows the event model: expressions, filters and `agent_version` are
+//! carried as [`Text`] for the semantic layer, which maps its diagnostics back into the
+//! file with [`Text::file_span`].
+
+mod decode;
+mod load;
+mod merge;
+mod text;
+mod types;
+mod yaml;
+
+pub use load::{DEFAULT_POLICY_NAME, load_paths, policy_files_in, read_policy_file};
+pub use merge::{Acceptance, DefKind, Definition, FilteredDef, Merged, MergedMacro, MergedRule, Provenance, merge};
+pub use text::{SourceMap, Text};
+pub use types::{ActionDef, ActionKind, Combine, DurationValue, MacroDef, Policy, RuleDef, SetAction, YamlValue};
+pub use yaml::{MAX_INDICATORS, MAX_LINE_INDENT};
+
+use crate::diagnostics::{Diagnostic, SourceFile};
+use std::sync::Arc;
+
+/// Largest policy file accepted, in bytes.
+pub const MAX_POLICY_SIZE: usize = 16 << 20;
+
+/// Parses one policy. `is_default` marks the default policy (normally the file named
+/// `default.policy`), which may be empty and which custom policies can amend.
+///
+/// Returns `None` when the file as a whole cannot be used (invalid YAML, a top level that
+/// does not decode, an empty custom policy). Otherwise malformed definitions are reported
+/// and left out, and the others are returned.
+pub fn parse_policy(source: Arc<SourceFile>, is_default: bool) -> (Option<Policy>, Vec<Diagnostic>) {
+    decode::parse(source, is_default)
+}

@@ -1,0 +1,182 @@
+//! Turning policy text into a marked YAML tree without letting hostile input hurt us.
+//!
+//! `marked-yaml` rejects anchors and aliases outright, so alias-expansion bombs cannot
+//! happen. What it does not bound is nesting (its parser recurses once per level, so a deep
+//! document overflows the stack) and node count (about 190 bytes of memory per node). Both
+//! are bounded here with a cheap pre-scan before the parser sees the text.
+
+use crate::diagnostics::{Code, Diagnostic, SourceFile, codes};
+use crate::span::{Span, line_col};
+use marked_yaml::{LoadError, LoaderOptions, Marker, Node};
+use std::sync::Arc;
+
+/// Width of the indentation-and-indicator prefix of a line (`    - - ? `) past which the
+/// document is refused. Block nesting can only grow with that width, and flow nesting is
+/// capped at 255 by the scanner, so this bounds the parser's recursion.
+pub const MAX_LINE_INDENT: usize = 256;
+
+/// Structural indicator characters (`, - : ? [ {`) past which the document is refused.
+/// Every node needs one of them nearby, so this bounds the node count (and memory) well
+/// above any real policy: the 226 KB default policy has about 10 000.
+pub const MAX_INDICATORS: usize = 1_000_000;
+
+/// Byte offsets of character indexes, which is what the YAML markers count.
+pub(crate) struct CharIndex {
+    /// Byte offset of every `STEP`-th character.
+    checkpoints: Vec<u32>,
+    base: usize,
+}
+
+const STEP: usize = 64;
+
+impl CharIndex {
+    fn new(text: &str, base: usize) -> CharIndex {
+        let checkpoints = text.char_indices().step_by(STEP).map(|(b, _)| (b + base) as u32).collect();
+        CharIndex { checkpoints, base }
+    }
+
+    /// Byte offset in the whole source text of the marker's character.
+    pub(crate) fn byte(&self, src: &str, marker: &Marker) -> usize {
+        let ch = marker.character();
+        let Some(&cp) = self.checkpoints.get(ch / STEP) else {
+            return src.len();
+        };
+        let cp = cp as usize;
+        src[cp..].char_indices().nth(ch % STEP).map_or(src.len(), |(b, _)| cp + b)
+    }
+
+    pub(crate) fn base(&self) -> usize {
+        self.base
+    }
+}
+
+/// The parsed tree, or the diagnostic that stops the whole file.
+pub(crate) fn load(source: &Arc<SourceFile>) -> Result<(Node, CharIndex), Box<Diagnostic>> {
+    let full = source.text.as_str();
+    // The scanner would read a byte-order mark as part of the first key.
+    let base = if full.starts_with('\u{feff}') { 3 } else { 0 };
+    let text = &full[base..];
+    prescan(source, text, base)?;
+    let options = LoaderOptions::default().prevent_coercion(true).error_on_duplicate_keys(true);
+    // The parser is a dependency we do not control; a panic in it must become a
+    // diagnostic, not take down the caller (the input is untrusted).
+    let parsed = std::panic::catch_unwind(|| marked_yaml::parse_yaml_with_options(0, text, options));
+    let index = CharIndex::new(text, base);
+    match parsed {
+        Ok(Ok(node)) => Ok((node, index)),
+        Ok(Err(e)) => Err(Box::new(load_error(source, &index, &e))),
+        Err(_) => Err(Box::new(
+            Diagnostic::error(codes::YAML, "the YAML parser failed on this file").with_source(source.clone()),
+        )),
+    }
+}
+
+fn prescan(source: &Arc<SourceFile>, text: &str, base: usize) -> Result<(), Box<Diagnostic>> {
+    let indicators = text.bytes().filter(|b| matches!(b, b',' | b'-' | b':' | b'?' | b'[' | b'{')).count();
+    if indicators > MAX_INDICATORS {
+        return Err(Box::new(
+            Diagnostic::error(
+                codes::TOO_LARGE,
+                format!("the policy has too many YAML nodes (more than {MAX_INDICATORS} structural indicators)"),
+            )
+            .with_source(source.clone()),
+        ));
+    }
+    let mut line_start = 0;
+    for line in text.split(['\n', '\r']) {
+        let width = indent_width(line);
+        if width > MAX_LINE_INDENT {
+            let at = base + line_start;
+            return Err(Box::new(
+                Diagnostic::error(
+                    codes::TOO_DEEP,
+                    format!("YAML nesting too deep: indentation deeper than {MAX_LINE_INDENT} columns"),
+                )
+                .with_label(Span::new(at, at + width), "indented too deep")
+                .with_source(source.clone()),
+            ));
+        }
+        line_start += line.len() + 1;
+    }
+    Ok(())
+}
+
+/// Length of the leading run of blanks, block indicators (`- `, `? `, `: `), anchors and
+/// tags: the column at which a block collection on this line can start at the latest.
+fn indent_width(line: &str) -> usize {
+    let b = line.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b' ' | b'\t' => i += 1,
+            b'-' | b'?' | b':' if matches!(b.get(i + 1), None | Some(b' ' | b'\t')) => i += 1,
+            b'&' | b'!' => {
+                while i < b.len() && !matches!(b[i], b' ' | b'\t') {
+                    i += 1;
+                }
+            }
+            _ => break,
+        }
+    }
+    i
+}
+
+fn load_error(source: &Arc<SourceFile>, index: &CharIndex, e: &LoadError) -> Diagnostic {
+    let src = source.text.as_str();
+    let at = |m: &Marker| {
+        let b = index.byte(src, m);
+        let end = src[b..].chars().next().map_or(b, |c| b + c.len_utf8());
+        Span::new(b, end)
+    };
+    let (code, message, span, label): (Code, String, Option<Span>, &str) = match e {
+        LoadError::TopLevelMustBeMapping(m) | LoadError::TopLevelMustBeSequence(m) => (
+            codes::YAML,
+            "a policy must be a YAML mapping (with `rules:`, `macros:`, ...)".into(),
+            Some(at(m)),
+            "expected a mapping here",
+        ),
+        LoadError::UnexpectedAnchor(m) => {
+            (codes::YAML, "YAML anchors and aliases are not supported in policy files".into(), Some(at(m)), "anchor")
+        }
+        LoadError::MappingKeyMustBeScalar(m) => {
+            (codes::YAML, "mapping keys must be plain strings".into(), Some(at(m)), "complex key")
+        }
+        LoadError::UnexpectedTag(m) => {
+            (codes::YAML, "YAML tags are not supported in policy files".into(), Some(at(m)), "tag")
+        }
+        LoadError::ScanError(m, se) => (codes::YAML, format!("invalid YAML: {}", se.info()), Some(at(m)), "here"),
+        LoadError::DuplicateKey(inner) => {
+            let first = inner.prev_key.span().start().map(|m| index.byte(src, m));
+            let first = first.map(|b| line_col(src, b));
+            let msg = match first {
+                Some((l, c)) => {
+                    format!("mapping key `{}` already defined at line {l}, column {c}", inner.key.as_str())
+                }
+                None => format!("mapping key `{}` already defined", inner.key.as_str()),
+            };
+            let span = inner.key.span().start().map(|m| {
+                let b = index.byte(src, m);
+                Span::new(b, b + inner.key.as_str().len())
+            });
+            (codes::YAML, msg, span, "duplicate key")
+        }
+    };
+    let mut d = Diagnostic::error(code, message).with_source(source.clone());
+    if let Some(span) = span {
+        d = d.with_label(span, label);
+    }
+    d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn indent_width_counts_indicators() {
+        assert_eq!(indent_width("  - - a: b"), 6);
+        assert_eq!(indent_width("- &x !t - y"), 10);
+        assert_eq!(indent_width("-a"), 0);
+        assert_eq!(indent_width("key: - x"), 0);
+    }
+}
