@@ -12,5 +12,8 @@ pub mod load;
 pub mod matcher;
 pub mod model;
 pub mod rule;
+pub mod ruleset;
 pub mod suggest;
 pub mod value;
+pub mod vars;
+pub mod vm;

@@ -184,6 +184,9 @@ impl Schema {
     }
 
     /// The constant of that name (the last registration wins, SPEC §6).
+    ///
+    /// `CWS_MAP_NAMES` is a string array whose members (the agent's eBPF map names) the
+    /// model table does not list: it is an empty list here.
     pub fn constant(&self, name: &str) -> Option<&Constant> {
         self.constants_by_name.get(name).map(|&i| &self.constants[i])
     }

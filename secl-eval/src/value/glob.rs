@@ -57,7 +57,7 @@ impl Glob {
         self.scalar
     }
 
-    /// The literal text before the first `*` (as written).
+    /// The literal text before the first `*`, as written (not case-folded).
     pub fn literal_prefix(&self) -> &str {
         match self.text.find('*') {
             Some(i) => &self.text[..i],
@@ -124,7 +124,9 @@ impl Glob {
     pub fn could_match_under(&self, dir: &str) -> bool {
         let lowered;
         let dir = if self.case_insensitive {
-            if !dir.is_ascii() {
+            // Unicode folding can pair non-ASCII with ASCII (Kelvin sign and `k`): stay
+            // conservative rather than approximate it.
+            if !dir.is_ascii() || !self.text.is_ascii() {
                 return true;
             }
             lowered = dir.to_ascii_lowercase();

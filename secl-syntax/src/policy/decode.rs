@@ -3,7 +3,7 @@
 
 use super::text::{Text, align, detect_style};
 use super::types::*;
-use super::yaml::{self, CharIndex};
+use super::yaml::{self, LineIndex};
 use crate::diagnostics::{Code, Diagnostic, SourceFile, codes};
 use crate::span::Span;
 use marked_yaml::Node;
@@ -59,7 +59,7 @@ fn ok<T>(errs: &mut Vec<Diagnostic>, r: Res<T>) -> Option<T> {
 struct Decoder<'a> {
     source: &'a Arc<SourceFile>,
     src: &'a str,
-    index: &'a CharIndex,
+    index: &'a LineIndex,
 }
 
 impl Decoder<'_> {
@@ -87,7 +87,18 @@ impl Decoder<'_> {
             Node::Scalar(s) => self.text(s).span,
             _ => {
                 let bytes = self.src.as_bytes();
-                let start = self.start(node);
+                let mut start = self.start(node);
+                // Block collections are marked where the scanner recognised them (the
+                // first `:`, the first entry's value), not where they begin.
+                if let Some(key) = node.as_mapping().and_then(|m| m.keys().next()) {
+                    start = start.min(self.text(key).span.start as usize);
+                }
+                if node.as_sequence().is_some() && bytes.get(start) != Some(&b'[') {
+                    let before = self.src[..start].trim_end_matches([' ', '\t']);
+                    if before.ends_with('-') {
+                        start = before.len() - 1;
+                    }
+                }
                 let mut end = node.span().end().map_or(start, |m| self.index.byte(self.src, m)).max(start);
                 // Flow collections end on their closing bracket; block ones at the next
                 // token, after any blank lines we do not want in a label.
@@ -342,7 +353,7 @@ impl Decoder<'_> {
                     .with_help(format!("group IDs must match `{ID_PATTERN}`")),
             )
         } else if def.expression().is_none() && !def.disabled && def.combine.is_none() {
-            let span = def.expression.as_ref().map_or(self.first_key_span(map, whole), |e| e.span);
+            let span = def.expression.as_ref().map_or(id.as_ref().map_or(whole, |t| t.span), |e| e.span);
             Some(self.error(codes::MISSING_EXPRESSION, "no rule expression", span, "this rule has no expression"))
         } else {
             None
@@ -451,7 +462,7 @@ impl Decoder<'_> {
         let b = |n: &str| bools.get(n).copied().unwrap_or(false);
         let mut t = |n: &str| texts.remove(n);
         Ok(match key.as_str() {
-            "set" => ActionKind::Set(SetAction {
+            "set" => ActionKind::Set(Box::new(SetAction {
                 name: t("name"),
                 scope: t("scope"),
                 value: values.remove("value"),
@@ -464,7 +475,7 @@ impl Decoder<'_> {
                 private: b("private"),
                 inherited: b("inherited"),
                 scope_field: t("scope_field"),
-            }),
+            })),
             "kill" => ActionKind::Kill {
                 signal: t("signal"),
                 scope: t("scope"),

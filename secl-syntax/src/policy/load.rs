@@ -16,6 +16,7 @@ fn unreadable(path: &Path, err: impl std::fmt::Display) -> Diagnostic {
 
 /// Reads one policy file: at most [`MAX_POLICY_SIZE`] bytes of UTF-8, with any byte-order
 /// mark removed.
+#[allow(clippy::result_large_err, reason = "called once per file; callers keep the diagnostic as is")]
 pub fn read_policy_file(path: &Path) -> Result<Arc<SourceFile>, Diagnostic> {
     let name = path.display().to_string();
     let file = std::fs::File::open(path).map_err(|e| unreadable(path, e))?;
@@ -53,6 +54,7 @@ pub fn read_policy_file(path: &Path) -> Result<Arc<SourceFile>, Diagnostic> {
 
 /// The policy files of a directory in load order: `default.policy` first, then the other
 /// `*.policy` files sorted by name. Other files are ignored.
+#[allow(clippy::result_large_err, reason = "called once per directory; callers keep the diagnostic as is")]
 pub fn policy_files_in(dir: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
     let entries = std::fs::read_dir(dir).map_err(|e| unreadable(dir, e))?;
     let mut files = Vec::new();

@@ -109,7 +109,8 @@ impl PartialEq for ActionDef {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum ActionKind {
-    Set(SetAction),
+    /// Boxed: it is several times larger than the other actions.
+    Set(Box<SetAction>),
     Kill {
         signal: Option<Text>,
         scope: Option<Text>,

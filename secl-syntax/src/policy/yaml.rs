@@ -20,29 +20,47 @@ pub const MAX_LINE_INDENT: usize = 256;
 /// above any real policy: the 226 KB default policy has about 10 000.
 pub const MAX_INDICATORS: usize = 1_000_000;
 
-/// Byte offsets of character indexes, which is what the YAML markers count.
-pub(crate) struct CharIndex {
-    /// Byte offset of every `STEP`-th character.
-    checkpoints: Vec<u32>,
+/// Byte offsets of YAML markers.
+///
+/// Markers carry a character index, a line and a column; the index drifts after some
+/// folded block scalars (a scanner bug), so positions are computed from line and column.
+pub(crate) struct LineIndex {
+    /// Byte offset of the start of every line, with `\n`, `\r\n` and a lone `\r` as
+    /// line breaks, as the scanner counts them.
+    starts: Vec<u32>,
     base: usize,
 }
 
-const STEP: usize = 64;
-
-impl CharIndex {
-    fn new(text: &str, base: usize) -> CharIndex {
-        let checkpoints = text.char_indices().step_by(STEP).map(|(b, _)| (b + base) as u32).collect();
-        CharIndex { checkpoints, base }
+impl LineIndex {
+    fn new(text: &str, base: usize) -> LineIndex {
+        let b = text.as_bytes();
+        let mut starts = vec![base as u32];
+        let mut i = 0;
+        while i < b.len() {
+            match b[i] {
+                b'\r' if b.get(i + 1) == Some(&b'\n') => {
+                    i += 2;
+                    starts.push((base + i) as u32);
+                }
+                b'\n' | b'\r' => {
+                    i += 1;
+                    starts.push((base + i) as u32);
+                }
+                _ => i += 1,
+            }
+        }
+        LineIndex { starts, base }
     }
 
     /// Byte offset in the whole source text of the marker's character.
     pub(crate) fn byte(&self, src: &str, marker: &Marker) -> usize {
-        let ch = marker.character();
-        let Some(&cp) = self.checkpoints.get(ch / STEP) else {
+        let Some(&start) = self.starts.get(marker.line().saturating_sub(1)) else {
             return src.len();
         };
-        let cp = cp as usize;
-        src[cp..].char_indices().nth(ch % STEP).map_or(src.len(), |(b, _)| cp + b)
+        let start = start as usize;
+        let line_end = src[start..].find(['\n', '\r']).map_or(src.len(), |e| start + e);
+        let col = marker.column().saturating_sub(1);
+        src[start..line_end].char_indices().nth(col).map_or(line_end, |(b, _)| start + b)
     }
 
     pub(crate) fn base(&self) -> usize {
@@ -51,7 +69,7 @@ impl CharIndex {
 }
 
 /// The parsed tree, or the diagnostic that stops the whole file.
-pub(crate) fn load(source: &Arc<SourceFile>) -> Result<(Node, CharIndex), Box<Diagnostic>> {
+pub(crate) fn load(source: &Arc<SourceFile>) -> Result<(Node, LineIndex), Box<Diagnostic>> {
     let full = source.text.as_str();
     // The scanner would read a byte-order mark as part of the first key.
     let base = if full.starts_with('\u{feff}') { 3 } else { 0 };
@@ -61,7 +79,7 @@ pub(crate) fn load(source: &Arc<SourceFile>) -> Result<(Node, CharIndex), Box<Di
     // The parser is a dependency we do not control; a panic in it must become a
     // diagnostic, not take down the caller (the input is untrusted).
     let parsed = std::panic::catch_unwind(|| marked_yaml::parse_yaml_with_options(0, text, options));
-    let index = CharIndex::new(text, base);
+    let index = LineIndex::new(text, base);
     match parsed {
         Ok(Ok(node)) => Ok((node, index)),
         Ok(Err(e)) => Err(Box::new(load_error(source, &index, &e))),
@@ -121,7 +139,7 @@ fn indent_width(line: &str) -> usize {
     i
 }
 
-fn load_error(source: &Arc<SourceFile>, index: &CharIndex, e: &LoadError) -> Diagnostic {
+fn load_error(source: &Arc<SourceFile>, index: &LineIndex, e: &LoadError) -> Diagnostic {
     let src = source.text.as_str();
     let at = |m: &Marker| {
         let b = index.byte(src, m);
@@ -136,7 +154,15 @@ fn load_error(source: &Arc<SourceFile>, index: &CharIndex, e: &LoadError) -> Dia
             "expected a mapping here",
         ),
         LoadError::UnexpectedAnchor(m) => {
-            (codes::YAML, "YAML anchors and aliases are not supported in policy files".into(), Some(at(m)), "anchor")
+            // The marker is on the anchored node; point at the `&name` before it.
+            let node = at(m);
+            let line_start = src[..node.start as usize].rfind(['\n', '\r']).map_or(0, |p| p + 1);
+            let span = src[line_start..node.start as usize].rfind('&').map_or(node, |a| {
+                let a = line_start + a;
+                let end = src[a..].find([' ', '\t', '\n', '\r']).map_or(src.len(), |e| a + e);
+                Span::new(a, end)
+            });
+            (codes::YAML, "YAML anchors and aliases are not supported in policy files".into(), Some(span), "anchor")
         }
         LoadError::MappingKeyMustBeScalar(m) => {
             (codes::YAML, "mapping keys must be plain strings".into(), Some(at(m)), "complex key")

@@ -1,0 +1,373 @@
+//! [`RuleSet`]: compiled rules bucketed by event type, evaluated by the VM.
+//!
+//! A rule set is immutable and `Send + Sync`: share it in an `Arc` and swap it for hot
+//! reload (see [`SharedRuleSet`]). All per-event scratch space and the variable store
+//! live in an [`EvalState`] owned by the caller, so evaluation allocates nothing once the
+//! state is warm (for rules without `set` actions).
+
+use crate::event::{Event, Value};
+use crate::ir::{Node, VarScope};
+use crate::load::Loaded;
+use crate::model::{FieldId, Schema};
+use crate::rule::{ActionKind, Rule, SetSource};
+use crate::vars::{EventScopes, Scalar, ScopeKey, ScopedVars, VarStore};
+use crate::vm::eval::{Cx, VarView, eval, test};
+use crate::vm::program::{PredicateTable, Program, compile};
+use crate::vm::val::Val;
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+struct Bucket {
+    /// Indices into `RuleSet::rules`, in load order.
+    rules: Vec<u32>,
+    programs: Vec<Program>,
+    preds: PredicateTable,
+    /// Whether any rule reads or writes variables (scope keys are then resolved).
+    uses_vars: bool,
+}
+
+/// Fields the engine itself reads to key scoped variables.
+#[derive(Clone, Copy)]
+struct ScopeFields {
+    pid: Option<FieldId>,
+    ancestors_pid: Option<FieldId>,
+    container: Option<FieldId>,
+    cgroup: Option<FieldId>,
+}
+
+pub struct RuleSet {
+    rules: Vec<Rule>,
+    buckets: HashMap<Box<str>, Bucket>,
+    loaded: Arc<LoadedParts>,
+    inherited: Vec<bool>,
+    scope_fields: ScopeFields,
+}
+
+/// What a rule set keeps of its load for variables.
+struct LoadedParts {
+    vars: crate::check::VarTable,
+    var_inits: Vec<crate::rule::VarInit>,
+}
+
+/// An action a matched rule hands to the embedder (or that the engine ran, for `set`
+/// and `log`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fired {
+    /// Index into [`RuleSet::rules`].
+    pub rule: u32,
+    /// Index into that rule's actions.
+    pub action: u32,
+}
+
+/// Mutable state of evaluation: scratch buffers and variables.
+pub struct EvalState {
+    memo: Vec<u8>,
+    matched: Vec<u32>,
+    fired: Vec<Fired>,
+    scopes: EventScopes,
+    pub vars: VarStore,
+}
+
+impl RuleSet {
+    pub fn new(loaded: Loaded) -> RuleSet {
+        let schema = Schema::linux();
+        let mut buckets: HashMap<Box<str>, Bucket> = HashMap::new();
+        for (i, rule) in loaded.rules.iter().enumerate() {
+            let b = buckets.entry(Box::from(&*rule.event_type)).or_insert_with(|| Bucket {
+                rules: Vec::new(),
+                programs: Vec::new(),
+                preds: PredicateTable::default(),
+                uses_vars: false,
+            });
+            b.rules.push(i as u32);
+            b.programs.push(compile(&rule.node, &mut b.preds));
+            b.uses_vars |= reads_vars(&rule.node) || !rule.actions.is_empty();
+        }
+        let mut inherited = vec![false; loaded.vars.decls().len()];
+        for rule in &loaded.rules {
+            for a in &rule.actions {
+                if let ActionKind::Set(s) = &a.kind {
+                    if s.inherited {
+                        inherited[s.var.0 as usize] = true;
+                    }
+                }
+            }
+        }
+        let id = |n: &str| schema.field(n).map(|f| f.id);
+        let scope_fields = ScopeFields {
+            pid: id("process.pid"),
+            ancestors_pid: id("process.ancestors.pid"),
+            container: id("process.container.id"),
+            cgroup: id("process.cgroup.id"),
+        };
+        RuleSet {
+            rules: loaded.rules,
+            buckets,
+            loaded: Arc::new(LoadedParts { vars: loaded.vars, var_inits: loaded.var_inits }),
+            inherited,
+            scope_fields,
+        }
+    }
+
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    pub fn rule(&self, index: u32) -> &Rule {
+        &self.rules[index as usize]
+    }
+
+    /// Event types with at least one rule.
+    pub fn event_types(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = self.buckets.keys().map(|k| &**k).collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// Rule indices of one event type's bucket.
+    pub fn bucket(&self, event_type: &str) -> &[u32] {
+        self.buckets.get(event_type).map_or(&[], |b| &b.rules)
+    }
+
+    /// A fresh state for this rule set (variables at their initial values).
+    pub fn new_state(&self) -> EvalState {
+        let max_preds = self.buckets.values().map(|b| b.preds.preds.len()).max().unwrap_or(0);
+        EvalState {
+            memo: vec![0; max_preds],
+            matched: Vec::with_capacity(16),
+            fired: Vec::with_capacity(16),
+            scopes: EventScopes::default(),
+            vars: VarStore::new(&self.loaded.vars, &self.loaded.var_inits),
+        }
+    }
+
+    /// Evaluates every rule of the event's bucket, runs `set` actions of matching rules,
+    /// and returns the matches (rule indices in load order) and fired actions.
+    pub fn evaluate<'s, E: Event + ?Sized>(&self, ev: &E, st: &'s mut EvalState) -> Verdict<'s> {
+        st.matched.clear();
+        st.fired.clear();
+        let Some(bucket) = self.buckets.get(ev.event_type()) else {
+            return Verdict { matched: &st.matched, fired: &st.fired };
+        };
+        let n = bucket.preds.preds.len();
+        if st.memo.len() < n {
+            st.memo.resize(n, 0);
+        }
+        st.memo[..n].fill(0);
+        if bucket.uses_vars {
+            self.resolve_scopes(ev, &mut st.scopes);
+        }
+        let now = Cell::new(None);
+        for (k, &rule_index) in bucket.rules.iter().enumerate() {
+            let rule = &self.rules[rule_index as usize];
+            let matched = {
+                let view = ScopedVars { store: &st.vars, scopes: &st.scopes, inherited: &self.inherited };
+                let cx = Cx { now: now.clone(), event_time: ev.timestamp_ns(), register: None, vars: &view };
+                let m = match &rule.register {
+                    None => crate::vm::run(&bucket.programs[k], &bucket.preds.preds, &mut st.memo, ev, &cx),
+                    Some(reg) => {
+                        self.run_register(rule, reg, &bucket.programs[k], &bucket.preds.preds, &mut st.memo, ev, &cx)
+                    }
+                };
+                now.set(cx.now.get());
+                m
+            };
+            if matched {
+                st.matched.push(rule_index);
+                if !rule.actions.is_empty() {
+                    self.run_actions(rule_index, ev, st, &now);
+                    // A `set` may change what later rules read: forget memoised results
+                    // (variable reads are never memoised, but this keeps it simple).
+                }
+            }
+        }
+        if ev.event_type() == "exit" {
+            if let Some(pid) = st.scopes.pid {
+                st.vars.release(&ScopeKey::Process(pid));
+            }
+        }
+        Verdict { matched: &st.matched, fired: &st.fired }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn run_register<E: Event + ?Sized>(
+        &self,
+        rule: &Rule,
+        reg: &crate::ir::Register,
+        prog: &Program,
+        preds: &[crate::vm::program::Predicate],
+        memo: &mut [u8],
+        ev: &E,
+        cx: &Cx<'_>,
+    ) -> bool {
+        let len = match ev.field(reg.length_field) {
+            Value::Int(n) => n.max(0) as usize,
+            _ => rule
+                .fields
+                .iter()
+                .filter_map(|f| match ev.field(*f) {
+                    Value::Strs(l) => Some(l.len()),
+                    Value::Ints(l) => Some(l.len()),
+                    Value::Bools(l) => Some(l.len()),
+                    Value::Ips(l) => Some(l.len()),
+                    _ => None,
+                })
+                .max()
+                .unwrap_or(0),
+        };
+        // The reference caps iteration at 100 elements (SPEC §9).
+        (0..len.min(100)).any(|i| {
+            let inner = Cx { now: cx.now.clone(), event_time: cx.event_time, register: Some(i), vars: cx.vars };
+            crate::vm::run(prog, preds, memo, ev, &inner)
+        })
+    }
+
+    fn resolve_scopes<E: Event + ?Sized>(&self, ev: &E, s: &mut EventScopes) {
+        let f = self.scope_fields;
+        s.pid = f.pid.and_then(|id| match ev.field(id) {
+            Value::Int(p) => Some(p),
+            _ => None,
+        });
+        s.ancestors.clear();
+        if let Some(id) = f.ancestors_pid {
+            if let Value::Ints(a) = ev.field(id) {
+                s.ancestors.extend_from_slice(a);
+            }
+        }
+        let text = |id: Option<FieldId>| -> Option<Box<str>> {
+            match ev.field(id?) {
+                Value::Str(t) if !t.is_empty() => Some(Box::from(t)),
+                _ => None,
+            }
+        };
+        s.container = text(f.container);
+        s.cgroup = text(f.cgroup);
+    }
+
+    fn run_actions<E: Event + ?Sized>(&self, rule_index: u32, ev: &E, st: &mut EvalState, now: &Cell<Option<i64>>) {
+        let rule = &self.rules[rule_index as usize];
+        for (ai, action) in rule.actions.iter().enumerate() {
+            let (pass, write) = {
+                let view = ScopedVars { store: &st.vars, scopes: &st.scopes, inherited: &self.inherited };
+                let cx = Cx { now: now.clone(), event_time: ev.timestamp_ns(), register: None, vars: &view };
+                let pass = action.filter.as_ref().is_none_or(|f| test(f, ev, &cx));
+                let write = match (&action.kind, pass) {
+                    (ActionKind::Set(set), true) => {
+                        let values = match &set.source {
+                            SetSource::Value(l) => scalars(&crate::vm::eval::lit_val(l)),
+                            SetSource::Field(load) => scalars(&crate::vm::eval::load(ev, load, None)),
+                            SetSource::Expression(node) => scalars(&eval(node, ev, &cx)),
+                        };
+                        let scope = st.vars.scope_of(set.var);
+                        let key = match (scope, set.scope_field) {
+                            (VarScope::Process, Some(field)) => match ev.field(field) {
+                                Value::Int(pid) => Some(ScopeKey::Process(pid)),
+                                _ => None,
+                            },
+                            _ => view.key(scope),
+                        };
+                        key.map(|k| (set.var, k, values, set.append, set.ttl_ns, set.size, cx.now()))
+                    }
+                    _ => None,
+                };
+                now.set(cx.now.get());
+                (pass, write)
+            };
+            if !pass {
+                continue;
+            }
+            if let Some((var, key, values, append, ttl, size, t)) = write {
+                st.vars.set(var, key, values, append, ttl, size, t);
+            }
+            st.fired.push(Fired { rule: rule_index, action: ai as u32 });
+        }
+    }
+}
+
+/// The scalars of a value: itself, or the elements of an array.
+fn scalars(v: &Val<'_>) -> Vec<Scalar> {
+    let mut out = Vec::new();
+    match v {
+        Val::Bool(b) => out.push(Scalar::Bool(*b)),
+        Val::Int(i) => out.push(Scalar::Int(*i)),
+        Val::Str(s) => out.push(Scalar::Str(Box::from(&**s))),
+        Val::Ip(ip) => out.push(Scalar::Ip(*ip)),
+        Val::Items(items, now) => {
+            out.extend(items.iter().filter(|i| i.expires_at.is_none_or(|e| e > *now)).map(|i| i.value.clone()))
+        }
+        arr => {
+            arr.any_str(|s| {
+                out.push(Scalar::Str(Box::from(s)));
+                false
+            });
+            arr.any_int(|i| {
+                out.push(Scalar::Int(i));
+                false
+            });
+            arr.any_bool(|b| {
+                out.push(Scalar::Bool(b));
+                false
+            });
+            arr.any_ip(|ip| {
+                out.push(Scalar::Ip(*ip));
+                false
+            });
+        }
+    }
+    out
+}
+
+fn reads_vars(node: &Node) -> bool {
+    crate::vm::eval::is_volatile(node)
+}
+
+/// The outcome of one evaluation, borrowed from the state.
+#[derive(Debug)]
+pub struct Verdict<'s> {
+    /// Matched rules, as indices into [`RuleSet::rules`], in load order.
+    pub matched: &'s [u32],
+    /// Actions of matched rules whose filter held, in order.
+    pub fired: &'s [Fired],
+}
+
+/// A rule set that can be replaced while events keep flowing: readers take a cheap
+/// `Arc` clone per event (or per batch); a reload swaps the pointer.
+pub struct SharedRuleSet {
+    current: RwLock<Arc<RuleSet>>,
+}
+
+impl SharedRuleSet {
+    pub fn new(rs: RuleSet) -> SharedRuleSet {
+        SharedRuleSet { current: RwLock::new(Arc::new(rs)) }
+    }
+
+    pub fn load(&self) -> Arc<RuleSet> {
+        match self.current.read() {
+            Ok(g) => g.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Replaces the rule set; evaluations in flight finish on the old one.
+    pub fn store(&self, rs: RuleSet) -> Arc<RuleSet> {
+        let new = Arc::new(rs);
+        let mut g = match self.current.write() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        std::mem::replace(&mut *g, new)
+    }
+}
+
+#[allow(dead_code)]
+fn _assert_send_sync() {
+    fn is<T: Send + Sync>() {}
+    is::<RuleSet>();
+    is::<SharedRuleSet>();
+}
+
+#[allow(dead_code)]
+fn _uses(v: &dyn VarView) -> &dyn VarView {
+    v
+}

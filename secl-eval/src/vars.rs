@@ -1,0 +1,289 @@
+//! The variable store (SPEC §8): global variables, and variables scoped to a process, a
+//! container or a cgroup, with TTLs and size-bounded array variables.
+//!
+//! The store is the only mutable state of an engine; a rule set is immutable. TTLs are
+//! measured on the evaluation clock (the events' timestamps in replay).
+
+use crate::check::VarTable;
+use crate::ir::{Lit, Ty, VarId, VarRead, VarScope};
+use crate::value::ip::IpNet;
+use crate::vm::val::Val;
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+/// One scalar value held by a variable or an array variable's element.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Scalar {
+    Bool(bool),
+    Int(i64),
+    Str(Box<str>),
+    Ip(IpNet),
+}
+
+impl Scalar {
+    pub fn as_str(&self) -> Option<&str> {
+        if let Scalar::Str(s) = self { Some(s) } else { None }
+    }
+    pub fn as_int(&self) -> Option<i64> {
+        if let Scalar::Int(i) = self { Some(*i) } else { None }
+    }
+    pub fn as_bool(&self) -> Option<bool> {
+        if let Scalar::Bool(b) = self { Some(*b) } else { None }
+    }
+    pub fn as_ip(&self) -> Option<IpNet> {
+        if let Scalar::Ip(i) = self { Some(*i) } else { None }
+    }
+    pub fn write_text(&self, out: &mut String) {
+        match self {
+            Scalar::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Scalar::Int(i) => out.push_str(&i.to_string()),
+            Scalar::Str(s) => out.push_str(s),
+            Scalar::Ip(ip) => out.push_str(&ip.to_string()),
+        }
+    }
+}
+
+/// An element of an array variable with its own expiry.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Item {
+    pub value: Scalar,
+    pub expires_at: Option<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Slot {
+    Scalar(Scalar, Option<i64>),
+    /// Oldest first: `append` moves a re-added element to the back (LRU).
+    Array(Vec<Item>),
+}
+
+/// The identity of the entity a scoped variable belongs to.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ScopeKey {
+    Global,
+    Process(i64),
+    Container(Box<str>),
+    Cgroup(Box<str>),
+}
+
+/// Variables' values.
+#[derive(Debug, Default, Clone)]
+pub struct VarStore {
+    decls: Vec<(VarScope, Ty)>,
+    initial: Vec<Option<Lit>>,
+    slots: HashMap<(ScopeKey, u32), Slot>,
+}
+
+impl VarStore {
+    pub fn new(table: &VarTable, inits: &[crate::rule::VarInit]) -> VarStore {
+        let decls: Vec<(VarScope, Ty)> = table.decls().iter().map(|d| (d.scope, d.ty)).collect();
+        let mut initial = vec![None; decls.len()];
+        for i in inits {
+            if let Some(slot) = initial.get_mut(i.var.0 as usize) {
+                if slot.is_none() {
+                    *slot = i.initial.clone();
+                }
+            }
+        }
+        VarStore { decls, initial, slots: HashMap::new() }
+    }
+
+    /// Forgets everything (a fresh state, as `secl eval` gives each event).
+    pub fn clear(&mut self) {
+        self.slots.clear();
+    }
+
+    /// Drops the variables of an entity that went away (a process exit).
+    pub fn release(&mut self, key: &ScopeKey) {
+        self.slots.retain(|(k, _), _| k != key);
+    }
+
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    pub fn scope_of(&self, var: VarId) -> VarScope {
+        self.decls.get(var.0 as usize).map_or(VarScope::Global, |d| d.0)
+    }
+
+    /// Reads `var` for `key`; `None` when unset or expired.
+    pub fn get(&self, var: VarId, key: &ScopeKey, now: i64) -> Option<Val<'_>> {
+        let (_, ty) = *self.decls.get(var.0 as usize)?;
+        match self.slots.get(&(key.clone(), var.0))? {
+            Slot::Scalar(v, exp) => {
+                if exp.is_some_and(|e| e <= now) {
+                    return None;
+                }
+                Some(match v {
+                    Scalar::Bool(b) => Val::Bool(*b),
+                    Scalar::Int(i) => Val::Int(*i),
+                    Scalar::Str(s) => Val::Str(Cow::Borrowed(s)),
+                    Scalar::Ip(ip) => Val::Ip(*ip),
+                })
+            }
+            Slot::Array(items) if ty.is_array() => Some(Val::Items(items, now)),
+            Slot::Array(_) => None,
+        }
+    }
+
+    /// The value a variable reads as when nothing was set for this key (SPEC §8.1).
+    pub fn initial(&self, var: VarId) -> Val<'_> {
+        let Some((scope, ty)) = self.decls.get(var.0 as usize).copied() else { return Val::Empty };
+        if scope == VarScope::Global {
+            if let Some(Some(l)) = self.initial.get(var.0 as usize) {
+                return match l {
+                    Lit::Bool(b) => Val::Bool(*b),
+                    Lit::Int(i) => Val::Int(*i),
+                    Lit::Str(s) => Val::Str(Cow::Borrowed(s)),
+                    Lit::Ip(ip) => Val::Ip(*ip),
+                    Lit::Bools(v) => Val::Bools(v),
+                    Lit::Ints(v) => Val::Ints(v),
+                    Lit::Strs(v) => Val::LitStrs(v),
+                    Lit::Ips(v) => Val::Ips(v),
+                };
+            }
+        }
+        Val::zero(ty)
+    }
+
+    /// Writes `values` (one value, or the elements of an array) to `var`.
+    pub fn set(
+        &mut self,
+        var: VarId,
+        key: ScopeKey,
+        values: Vec<Scalar>,
+        append: bool,
+        ttl: Option<i64>,
+        size: usize,
+        now: i64,
+    ) {
+        let Some((_, ty)) = self.decls.get(var.0 as usize).copied() else { return };
+        let expires_at = ttl.filter(|t| *t > 0).map(|t| now.saturating_add(t));
+        let slot_key = (key, var.0);
+        if !ty.is_array() {
+            if let Some(v) = values.into_iter().next() {
+                self.slots.insert(slot_key, Slot::Scalar(v, expires_at));
+            }
+            return;
+        }
+        // Appending to a global array starts from its initial value.
+        if append && !self.slots.contains_key(&slot_key) {
+            if let Some(Some(init)) = self.initial.get(var.0 as usize).cloned() {
+                let items = lit_scalars(&init).into_iter().map(|value| Item { value, expires_at: None }).collect();
+                self.slots.insert(slot_key.clone(), Slot::Array(items));
+            }
+        }
+        let slot = self.slots.entry(slot_key).or_insert_with(|| Slot::Array(Vec::new()));
+        let items = match slot {
+            Slot::Array(items) if append => items,
+            _ => {
+                *slot = Slot::Array(Vec::new());
+                let Slot::Array(items) = slot else { return };
+                items
+            }
+        };
+        items.retain(|i| i.expires_at.is_none_or(|e| e > now));
+        for v in values {
+            // Array variables are sets: a re-added element is refreshed and moves last.
+            if let Some(pos) = items.iter().position(|i| i.value == v) {
+                items.remove(pos);
+            }
+            items.push(Item { value: v, expires_at });
+            if items.len() > size.max(1) {
+                items.remove(0);
+            }
+        }
+    }
+}
+
+fn lit_scalars(l: &Lit) -> Vec<Scalar> {
+    match l {
+        Lit::Bool(b) => vec![Scalar::Bool(*b)],
+        Lit::Int(i) => vec![Scalar::Int(*i)],
+        Lit::Str(s) => vec![Scalar::Str(Box::from(&**s))],
+        Lit::Ip(ip) => vec![Scalar::Ip(*ip)],
+        Lit::Bools(v) => v.iter().map(|b| Scalar::Bool(*b)).collect(),
+        Lit::Ints(v) => v.iter().map(|i| Scalar::Int(*i)).collect(),
+        Lit::Strs(v) => v.iter().map(|s| Scalar::Str(Box::from(&**s))).collect(),
+        Lit::Ips(v) => v.iter().map(|i| Scalar::Ip(*i)).collect(),
+    }
+}
+
+/// The scope keys of one event: its process (with ancestry, for inherited reads), its
+/// container and its cgroup.
+#[derive(Clone, Debug, Default)]
+pub struct EventScopes {
+    pub pid: Option<i64>,
+    pub ancestors: Vec<i64>,
+    pub container: Option<Box<str>>,
+    pub cgroup: Option<Box<str>>,
+}
+
+/// A [`crate::vm::eval::VarView`] over the store for one event.
+pub struct ScopedVars<'a> {
+    pub store: &'a VarStore,
+    pub scopes: &'a EventScopes,
+    pub inherited: &'a [bool],
+}
+
+impl ScopedVars<'_> {
+    pub fn key(&self, scope: VarScope) -> Option<ScopeKey> {
+        Some(match scope {
+            VarScope::Global => ScopeKey::Global,
+            VarScope::Process => ScopeKey::Process(self.scopes.pid?),
+            VarScope::Container => ScopeKey::Container(self.scopes.container.clone()?),
+            VarScope::Cgroup => ScopeKey::Cgroup(self.scopes.cgroup.clone()?),
+        })
+    }
+}
+
+impl crate::vm::eval::VarView for ScopedVars<'_> {
+    fn read<'s>(&'s self, read: &VarRead, now: i64) -> Val<'s> {
+        match read {
+            VarRead::ProcessPid => Val::Int(self.scopes.pid.unwrap_or(0)),
+            VarRead::Uuid4 => Val::Str(Cow::Owned(uuid4())),
+            VarRead::Declared(id) => {
+                let scope = self.store.scope_of(*id);
+                if let Some(key) = self.key(scope) {
+                    if let Some(v) = self.store.get(*id, &key, now) {
+                        return v;
+                    }
+                }
+                // Inherited process variables: walk up the ancestry (SPEC §8.2, UNSURE there;
+                // we read at lookup time, as the spec recommends).
+                if scope == VarScope::Process && self.inherited.get(id.0 as usize).copied().unwrap_or(false) {
+                    for pid in &self.scopes.ancestors {
+                        if let Some(v) = self.store.get(*id, &ScopeKey::Process(*pid), now) {
+                            return v;
+                        }
+                    }
+                }
+                self.store.initial(*id)
+            }
+        }
+    }
+}
+
+/// A random version-4 UUID from the OS-seeded hasher (no dependency needed for a value
+/// that only has to be unique).
+pub fn uuid4() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let state = std::collections::hash_map::RandomState::new();
+    let mut bytes = [0u8; 16];
+    for (i, chunk) in bytes.chunks_mut(8).enumerate() {
+        let mut h = state.build_hasher();
+        h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+        h.write_usize(i);
+        chunk.copy_from_slice(&h.finish().to_le_bytes());
+    }
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+}
