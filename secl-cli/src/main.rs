@@ -1,8 +1,13 @@
 //! `secl`: check, evaluate and test SECL policies.
 
+mod actions;
 mod args;
+mod bench;
 mod check;
+mod eval;
+mod events;
 mod host;
+mod policy;
 
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_FINDINGS: i32 = 1;
@@ -16,6 +21,8 @@ Usage: secl <command> [options]
 
 Commands:
   check    parse, typecheck and lint policy files
+  eval     evaluate an expression or a policy on events
+  bench    measure single-threaded throughput on an event stream
   help     show this help, or a command's help (`secl help check`)
 
 Run `secl <command> --help` for a command's options.";
@@ -24,9 +31,13 @@ fn main() {
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let code = match argv.first().map(String::as_str) {
         Some("check") => check::run(&argv[1..]),
+        Some("eval") => eval::run(&argv[1..]),
+        Some("bench") => bench::run(&argv[1..]),
         Some("help") | Some("--help") | Some("-h") => {
             match argv.get(1).map(String::as_str) {
                 Some("check") => println!("{}", check::HELP),
+                Some("eval") => println!("{}", eval::HELP),
+                Some("bench") => println!("{}", bench::HELP),
                 _ => println!("{HELP}"),
             }
             EXIT_OK

@@ -355,6 +355,52 @@ fn rule_and_action_spans() {
     assert_eq!(&src.text[r.actions[3].span.range()], "log:\n          level: info");
 }
 
+#[test]
+fn crlf_line_endings() {
+    let text = "rules:\r\n  - id: r\r\n    expression: |-\r\n      exec.file.name == \"a\"\r\n        && process.uid == 0\r\n  - id: s\r\n    expression: open.file.path == \"/x\"\r\n";
+    let p = parse_ok(text);
+    assert_texts_map_exactly(&p);
+    assert_eq!(p.rules[0].expression.as_ref().unwrap().value, "exec.file.name == \"a\"\n  && process.uid == 0");
+    assert_eq!(locate(p.rules[0].expression.as_ref().unwrap(), "process"), (5, 12, "process".into()));
+    assert_eq!(locate(p.rules[1].expression.as_ref().unwrap(), "\"/x\""), (7, 35, "\"/x\"".into()));
+}
+
+#[test]
+fn set_values_keep_their_yaml_type() {
+    let p = parse_ok(
+        "rules:\n  - id: r\n    expression: a\n    actions:\n      - set: {name: a, value: 1.5}\n      \
+         - set: {name: b, value: [1, 2], default_value: []}\n      - set: {name: c, value: {k: v}}\n      \
+         - set: {name: d, value: ~, field: x}\n      - set: {name: e, value: 'true', ttl: \"10\"}\n",
+    );
+    let sets: Vec<&SetAction> = p.rules[0]
+        .actions
+        .iter()
+        .map(|a| match &a.kind {
+            ActionKind::Set(s) => &**s,
+            k => panic!("{k:?}"),
+        })
+        .collect();
+    assert_eq!(sets[0].value, Some(YamlValue::Float(1.5)));
+    assert_eq!(sets[1].value, Some(YamlValue::List(vec![YamlValue::Int(1), YamlValue::Int(2)])));
+    assert_eq!(sets[1].default_value, Some(YamlValue::List(vec![])));
+    assert_eq!(sets[2].value, Some(YamlValue::Map(vec![("k".into(), YamlValue::String("v".into()))])));
+    assert_eq!(sets[3].value, None);
+    assert_eq!(sets[4].value, Some(YamlValue::String("true".into())));
+    assert!(matches!(&sets[4].ttl, Some(DurationValue::Text(t)) if t == "10"), "a quoted number is a string");
+}
+
+#[test]
+fn one_long_line_is_not_quadratic() {
+    // Positions are found per node; on a single 700 KB line that must not mean a scan of
+    // the line per node.
+    let rules: Vec<String> = (0..20_000).map(|i| format!("{{id: r{i}, expression: \"exec.pid == {i}\"}}")).collect();
+    let text = format!("rules: [{}]\n", rules.join(", "));
+    let p = parse_ok(&text);
+    assert_eq!(p.rules.len(), 20_000);
+    let last = p.rules.last().unwrap().expression.as_ref().unwrap();
+    assert_eq!(&p.source.text[last.span.range()], "\"exec.pid == 19999\"");
+}
+
 // --- whole-file problems -------------------------------------------------------------------
 
 #[test]
@@ -413,6 +459,22 @@ fn deep_nesting_is_bounded() {
     deep.push('\n');
     let (_, d) = parse(&deep);
     assert!(d.iter().all(|d| d.code != codes::TOO_DEEP), "{:?}", messages(&d));
+
+    // Deep values are decoded recursively too.
+    let nested = format!(
+        "rules:\n  - id: r\n    expression: a\n    actions:\n      - set:\n          name: v\n          value: {}1{}\n",
+        "[".repeat(250),
+        "]".repeat(250)
+    );
+    let p = parse_ok(&nested);
+    let ActionKind::Set(s) = &p.rules[0].actions[0].kind else { panic!() };
+    let mut depth = 0;
+    let mut v = s.value.as_ref().unwrap();
+    while let YamlValue::List(items) = v {
+        depth += 1;
+        v = &items[0];
+    }
+    assert_eq!((depth, v), (250, &YamlValue::Int(1)));
 
     let compact = format!("rules:\n{}x\n", "- ".repeat(MAX_LINE_INDENT / 2));
     let (_, d) = parse(&compact);
@@ -695,7 +757,11 @@ fn merge_rule_without_any_expression() {
     let a = parse_ok("rules:\n  - id: r\n    combine: override\n    description: no base\n");
     let m = merge(&[a], &mut |_| Acceptance::Accepted);
     assert!(m.rules.is_empty());
-    assert_eq!(messages(&m.diagnostics), ["secl::missing-expression: no rule expression"]);
+    assert_eq!(
+        messages(&m.diagnostics),
+        ["secl::missing-expression: rule `r` only exists as an override; it is not loaded"]
+    );
+    assert_eq!(m.diagnostics[0].severity, Severity::Warning);
     // Disabled first, enabled later: the enabling definition provides the body.
     let a = parse_ok("rules:\n  - id: r\n    disabled: true\n");
     let b = parse_ok("rules:\n  - id: r\n    expression: exec.file.name == \"x\"\n");
@@ -759,6 +825,8 @@ fn exercise(text: String) {
     for d in &diags {
         for l in &d.labels {
             assert!(l.span.start <= l.span.end && l.span.end as usize <= source.text.len());
+            assert!(source.text.is_char_boundary(l.span.start as usize));
+            assert!(source.text.is_char_boundary(l.span.end as usize));
         }
     }
     if let Some(p) = p {
@@ -771,8 +839,59 @@ fn exercise(text: String) {
     }
 }
 
+/// A value and one way of writing it as the `expression:` of a rule, in a random style.
+fn styled_scalar() -> impl Strategy<Value = (String, String)> {
+    let word = "[a-zé][a-z0-9_.=\"'\\\\é&|()<>~*!]{0,7}";
+    (prop::collection::vec((word, any::<bool>(), any::<bool>()), 1..12), 0..5u8).prop_map(|(words, style)| {
+        let indent = "\n      ";
+        let mut value = String::new();
+        let mut yaml = String::new();
+        for (i, (w, brk, alt)) in words.iter().enumerate() {
+            let sep_value = if style == 3 && *brk { "\n" } else { " " };
+            if i > 0 {
+                value.push_str(sep_value);
+            }
+            value.push_str(w);
+            let w = match style {
+                1 => w.replace('\'', "''"),
+                2 => w.replace('\\', "\\\\").replace('"', "\\\""),
+                _ => w.clone(),
+            };
+            if i > 0 {
+                yaml.push_str(match (style, *brk, *alt) {
+                    (3, true, _) => indent,
+                    (3, false, _) => " ",
+                    (2, true, true) => " \\\n      ",
+                    (_, true, _) => indent,
+                    _ => " ",
+                });
+            }
+            yaml.push_str(&w);
+        }
+        let yaml = match style {
+            0 => yaml,
+            1 => format!("'{yaml}'"),
+            2 => format!("\"{yaml}\""),
+            3 => format!("|-{indent}{yaml}"),
+            _ => format!(">-{indent}{yaml}"),
+        };
+        (value, yaml)
+    })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn spans_map_back_for_any_scalar(case in styled_scalar()) {
+        let (value, yaml) = case;
+        let text = format!("rules:\n  - id: r\n    expression: {yaml}\n");
+        let (p, d) = parse(&text);
+        prop_assert!(d.is_empty(), "{:?} for {text}", messages(&d));
+        let p = p.unwrap();
+        prop_assert_eq!(&p.rules[0].expression.as_ref().unwrap().value, &value);
+        assert_texts_map_exactly(&p);
+    }
 
     #[test]
     fn random_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..300)) {

@@ -260,7 +260,7 @@ impl Decoder<'_> {
                 expr.file_span(Span::new(at, at + FIM_PREFIX.len())),
                 "FIM fields are only allowed in rules",
             ))
-        } else if expr.is_none() && def.values.is_none() && def.combine.is_none() {
+        } else if expr.is_none() && !has_values && def.combine.is_none() {
             Some(self.error(
                 codes::MISSING_EXPRESSION,
                 "no macro expression",

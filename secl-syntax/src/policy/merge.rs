@@ -199,13 +199,17 @@ pub fn merge(policies: &[Policy], accept: &mut dyn FnMut(Definition<'_>) -> Acce
         if r.def.disabled || r.def.expression().is_some() {
             return true;
         }
-        // Only possible when every definition is a `combine` or a re-enabling one.
-        let span = r.def.id.span;
+        // The parser only lets a rule without expression through when it is disabled or
+        // combines with another definition; here no base was accepted (a typo in the ID,
+        // or the base was filtered out on this host), so there is nothing to override.
         out.diagnostics.push(
-            Diagnostic::error(codes::MISSING_EXPRESSION, "no rule expression")
-                .with_label(span, "no definition of this rule has an expression")
-                .with_source(r.def.id.source().clone())
-                .with_rule_id(r.id()),
+            Diagnostic::warning(
+                codes::MISSING_EXPRESSION,
+                format!("rule `{}` only exists as an override; it is not loaded", r.id()),
+            )
+            .with_label(r.def.id.span, "no accepted definition of this rule has an expression")
+            .with_source(r.def.id.source().clone())
+            .with_rule_id(r.id()),
         );
         false
     });

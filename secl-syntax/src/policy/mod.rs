@@ -4,7 +4,21 @@
 //!
 //! Nothing here knows the event model: expressions, filters and `agent_version` are
 //! carried as [`Text`] for the semantic layer, which maps its diagnostics back into the
-//! file with [`Text::file_span`].
+//! file with [`Text::file_span`] (or [`Text::relocate`] for a whole diagnostic):
+//!
+//! ```
+//! use secl_syntax::policy::parse_policy;
+//! use secl_syntax::{Diagnostic, SourceFile, Span, diagnostics::codes};
+//!
+//! let yaml = "rules:\n  - id: r\n    expression: |-\n      exec.file.name == \"sh\"\n        && bogus\n";
+//! let (policy, diags) = parse_policy(SourceFile::new("custom.policy", yaml), false);
+//! assert!(diags.is_empty());
+//! let expr = policy.unwrap().rules[0].expression.clone().unwrap();
+//! // An error the expression parser reported at bytes 28..33 of the expression ...
+//! let err = Diagnostic::error(codes::UNKNOWN_FIELD, "field `bogus` not found").with_label(Span::new(28, 33), "");
+//! // ... is at line 5, column 12 of the file.
+//! assert_eq!(expr.relocate(err).line_col(), Some((5, 12)));
+//! ```
 
 mod decode;
 mod load;

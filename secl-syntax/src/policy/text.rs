@@ -5,7 +5,7 @@
 //! a [`SourceMap`] that translates one into the other for every scalar style (plain,
 //! single-quoted, double-quoted, literal and folded block).
 
-use crate::diagnostics::SourceFile;
+use crate::diagnostics::{Diagnostic, SourceFile};
 use crate::span::Span;
 use std::sync::Arc;
 
@@ -66,6 +66,13 @@ impl Text {
         }
         let end = self.map.end_of(inner.end as usize, &self.value, self.span).max(start);
         Span::new(start, end)
+    }
+
+    /// Re-anchors a diagnostic computed on [`Text::value`] (an expression parsed on its
+    /// own) into the policy file: every label is mapped with [`Text::file_span`] and the
+    /// source becomes this text's file.
+    pub fn relocate(&self, diag: Diagnostic) -> Diagnostic {
+        diag.map_spans(|s| self.file_span(s)).with_source(self.source().clone())
     }
 
     /// A text with no scalar behind it (a default filled in by the loader): every inner

@@ -24,43 +24,72 @@ pub const MAX_INDICATORS: usize = 1_000_000;
 ///
 /// Markers carry a character index, a line and a column; the index drifts after some
 /// folded block scalars (a scanner bug), so positions are computed from line and column.
+/// Every lookup is O(1) amortised: a document that is one long line with many nodes must
+/// not cost a scan of the line per node.
 pub(crate) struct LineIndex {
-    /// Byte offset of the start of every line, with `\n`, `\r\n` and a lone `\r` as
-    /// line breaks, as the scanner counts them.
-    starts: Vec<u32>,
+    /// Per line, with `\n`, `\r\n` and a lone `\r` as breaks as the scanner counts them:
+    /// the byte offset of its start, of its end (before the break) and the character
+    /// index of its start.
+    lines: Vec<(u32, u32, u32)>,
+    /// Byte offset of every `STEP`-th character.
+    checkpoints: Vec<u32>,
     base: usize,
 }
+
+const STEP: usize = 64;
 
 impl LineIndex {
     fn new(text: &str, base: usize) -> LineIndex {
         let b = text.as_bytes();
-        let mut starts = vec![base as u32];
+        let mut lines = Vec::new();
+        let mut checkpoints = Vec::new();
+        let (mut line_start, mut line_char) = (0usize, 0usize);
+        let mut chars = 0usize;
         let mut i = 0;
         while i < b.len() {
-            match b[i] {
-                b'\r' if b.get(i + 1) == Some(&b'\n') => {
-                    i += 2;
-                    starts.push((base + i) as u32);
+            let is_char_start = b[i] & 0xC0 != 0x80;
+            if is_char_start {
+                if chars.is_multiple_of(STEP) {
+                    checkpoints.push((base + i) as u32);
                 }
-                b'\n' | b'\r' => {
-                    i += 1;
-                    starts.push((base + i) as u32);
+                chars += 1;
+            }
+            let brk = match b[i] {
+                b'\r' if b.get(i + 1) == Some(&b'\n') => 2,
+                b'\n' | b'\r' => 1,
+                _ => 0,
+            };
+            if brk > 0 {
+                lines.push(((base + line_start) as u32, (base + i) as u32, line_char as u32));
+                if brk == 2 {
+                    if chars.is_multiple_of(STEP) {
+                        checkpoints.push((base + i + 1) as u32);
+                    }
+                    chars += 1;
                 }
-                _ => i += 1,
+                i += brk;
+                line_start = i;
+                line_char = chars;
+            } else {
+                i += 1;
             }
         }
-        LineIndex { starts, base }
+        lines.push(((base + line_start) as u32, (base + b.len()) as u32, line_char as u32));
+        LineIndex { lines, checkpoints, base }
     }
 
     /// Byte offset in the whole source text of the marker's character.
     pub(crate) fn byte(&self, src: &str, marker: &Marker) -> usize {
-        let Some(&start) = self.starts.get(marker.line().saturating_sub(1)) else {
+        let Some(&(start, end, first_char)) = self.lines.get(marker.line().saturating_sub(1)) else {
             return src.len();
         };
-        let start = start as usize;
-        let line_end = src[start..].find(['\n', '\r']).map_or(src.len(), |e| start + e);
-        let col = marker.column().saturating_sub(1);
-        src[start..line_end].char_indices().nth(col).map_or(line_end, |(b, _)| start + b)
+        let ch = first_char as usize + marker.column().saturating_sub(1);
+        let Some(&cp) = self.checkpoints.get(ch / STEP) else {
+            return end as usize;
+        };
+        let cp = cp as usize;
+        let at = src[cp..].char_indices().nth(ch % STEP).map_or(src.len(), |(b, _)| cp + b);
+        at.clamp(start as usize, end as usize)
     }
 
     pub(crate) fn base(&self) -> usize {
@@ -182,7 +211,13 @@ fn load_error(source: &Arc<SourceFile>, index: &LineIndex, e: &LoadError) -> Dia
             };
             let span = inner.key.span().start().map(|m| {
                 let b = index.byte(src, m);
-                Span::new(b, b + inner.key.as_str().len())
+                // The decoded key can be longer than its source (escapes), so stay inside
+                // the text and on a character boundary.
+                let mut end = (b + inner.key.as_str().len()).min(src.len());
+                while !src.is_char_boundary(end) {
+                    end -= 1;
+                }
+                Span::new(b, end)
             });
             (codes::YAML, msg, span, "duplicate key")
         }
@@ -197,6 +232,22 @@ fn load_error(source: &Arc<SourceFile>, index: &LineIndex, e: &LoadError) -> Dia
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_index_maps_line_and_column() {
+        let text = "ab\r\né\rx\n\nyé".to_string() + &"z".repeat(200) + "\n";
+        let idx = LineIndex::new(&text, 0);
+        let at = |line, col| idx.byte(&text, &Marker::new(0, 0, line, col));
+        assert_eq!(at(1, 2), 1);
+        assert_eq!(at(1, 9), 2, "clamped to the line end");
+        assert_eq!(at(2, 1), 4);
+        assert_eq!(at(3, 1), 7);
+        assert_eq!(at(4, 1), 9);
+        assert_eq!(at(5, 2), 11);
+        assert_eq!(at(5, 150), 13 + 147);
+        assert_eq!(at(6, 1), text.len());
+        assert_eq!(at(9, 1), text.len());
+    }
 
     #[test]
     fn indent_width_counts_indicators() {

@@ -1,0 +1,137 @@
+//! `secl eval`: evaluate an expression or a policy on events.
+
+use crate::actions::action_json;
+use crate::args::{Args, Spec};
+use crate::host::{HOST_FLAGS, host_from_args};
+use crate::{EXIT_FINDINGS, EXIT_OK, EXIT_UNREADABLE};
+use secl::eval::check::{Checker, Env};
+use secl::eval::event::Event;
+use secl::eval::model::Schema;
+use secl::eval::ruleset::RuleSet;
+use secl::eval::vm::eval::{Cx, NoVars, test};
+use secl::syntax::SourceFile;
+use secl::syntax::diagnostics::render_human;
+use serde_json::json;
+use std::cell::Cell;
+
+pub const HELP: &str = "\
+secl eval: evaluate SECL on events
+
+  secl eval --expr E [--policy PATH] --event FILE
+  secl eval --policy PATH [--rule-id R] --event FILE
+
+FILE is one JSON event, a JSONL stream, or `-` for stdin; each event of a stream is
+evaluated on its own fresh state. With --expr, the expression sees the policy's macros
+and the variables its `set` actions declare, and needs no event-specific field.
+
+Options:
+  --format human|json   json prints one line per event: {\"matched\", \"rules\", \"actions\"}
+  --agent-version V, --kernel-version X.Y.Z, --os linux|windows   as in `secl check`
+
+Exit status: 0 when an event matched, 1 when none did, 2 on error.";
+
+pub fn run(raw: &[String]) -> i32 {
+    let mut valued = vec!["expr", "policy", "rule-id", "event", "format"];
+    valued.extend_from_slice(HOST_FLAGS);
+    let spec = Spec { valued: Box::leak(valued.into_boxed_slice()), switches: &["help", "explain"] };
+    let args = match Args::parse(raw, &spec) {
+        Ok(a) => a,
+        Err(e) => return crate::usage(&e, HELP),
+    };
+    if args.has("help") {
+        println!("{HELP}");
+        return EXIT_OK;
+    }
+    let host = match host_from_args(&args) {
+        Ok(h) => h,
+        Err(e) => return crate::usage(&e, HELP),
+    };
+    let Some(event_path) = args.value("event") else { return crate::usage("--event is required", HELP) };
+    let json_out = args.value("format") == Some("json");
+    let policy: Vec<String> = args.value("policy").map(|p| vec![p.to_owned()]).unwrap_or_default();
+    if args.value("expr").is_none() && policy.is_empty() {
+        return crate::usage("give --expr or --policy", HELP);
+    }
+    let loaded = if policy.is_empty() {
+        secl::eval::load::Loaded::default()
+    } else {
+        match crate::policy::load_policy(&policy, &host) {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return EXIT_UNREADABLE;
+            }
+        }
+    };
+    let events = match crate::events::read_all(event_path) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_UNREADABLE;
+        }
+    };
+    let mut any = false;
+    if let Some(expr) = args.value("expr") {
+        let src = SourceFile::new("<expr>", expr);
+        let parsed = match secl::syntax::parser::parse_expression(expr) {
+            Ok(e) => e,
+            Err(d) => {
+                eprint!("{}", render_human(&d.with_source(src), false));
+                return EXIT_UNREADABLE;
+            }
+        };
+        let env = Env { fields: Schema::linux(), macros: Some(&loaded.macros), vars: Some(&loaded.vars) };
+        let checked = match Checker::new(env).check_bool(&parsed) {
+            Ok(c) => c,
+            Err(d) => {
+                eprint!("{}", render_human(&d.with_source(src), false));
+                return EXIT_UNREADABLE;
+            }
+        };
+        for ev in &events {
+            let cx = Cx { now: Cell::new(None), event_time: ev.timestamp_ns(), register: None, vars: &NoVars };
+            let m = match &checked.register {
+                None => test(&checked.node, ev, &cx),
+                Some(_) => (0..100).any(|i| {
+                    let cx = Cx { now: Cell::new(None), event_time: ev.timestamp_ns(), register: Some(i), vars: &NoVars };
+                    test(&checked.node, ev, &cx)
+                }),
+            };
+            any |= m;
+            if json_out {
+                println!("{}", json!({"matched": m, "rules": [], "actions": []}));
+            } else {
+                println!("{}", if m { "true" } else { "false" });
+            }
+        }
+    } else {
+        let mut loaded = loaded;
+        if let Some(id) = args.value("rule-id") {
+            loaded.rules.retain(|r| &*r.id == id);
+            if loaded.rules.is_empty() {
+                let why = loaded.rule_reports.iter().find(|r| r.id == id).and_then(|r| r.reason.clone());
+                eprintln!("error: rule `{id}` is not loaded{}", why.map(|w| format!(": {w}")).unwrap_or_default());
+                return EXIT_UNREADABLE;
+            }
+        }
+        let rs = RuleSet::new(loaded);
+        for ev in &events {
+            let mut st = rs.new_state();
+            let v = rs.evaluate(ev, &mut st);
+            any |= !v.matched.is_empty();
+            let rules: Vec<&str> = v.matched.iter().map(|i| &*rs.rule(*i).id).collect();
+            let actions: Vec<serde_json::Value> = v.fired.iter().map(|f| action_json(rs.rule(f.rule), f.action)).collect();
+            if json_out {
+                println!("{}", json!({"matched": !rules.is_empty(), "rules": rules, "actions": actions}));
+            } else if rules.is_empty() {
+                println!("no match ({} event)", ev.event_type());
+            } else {
+                println!("matched: {}", rules.join(", "));
+                for a in actions.iter().filter(|a| a["type"] != "set") {
+                    println!("  action: {a}");
+                }
+            }
+        }
+    }
+    if any { EXIT_OK } else { EXIT_FINDINGS }
+}
