@@ -55,6 +55,11 @@ pub fn run(raw: &[String]) -> i32 {
         }
     };
     let rs = RuleSet::new(loaded);
+    if std::env::var_os("SECL_BENCH_STATS").is_some() {
+        for (t, n, g, p) in rs.bucket_stats() {
+            eprintln!("{t}: {n} rules, {g} guarded, {p} predicates");
+        }
+    }
     let mut st = rs.new_state();
     let mut matches_per_pass = 0usize;
     for ev in &events {

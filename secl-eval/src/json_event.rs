@@ -34,6 +34,9 @@ pub struct JsonEvent {
     event_type: String,
     /// Sorted by field id.
     values: Vec<(FieldId, Stored)>,
+    /// Open-addressing index from field id to position in `values` (+1; 0 is empty), so
+    /// that a field read is one or two probes rather than a binary search.
+    index: Vec<u16>,
     timestamp: Option<i64>,
 }
 
@@ -79,7 +82,7 @@ impl JsonEvent {
             }
             Some(_) => return err("`timestamp` must be an integer (ns)"),
         };
-        let mut ev = JsonEvent { event_type: event_type.clone(), values: Vec::new(), timestamp };
+        let mut ev = JsonEvent { event_type: event_type.clone(), values: Vec::new(), index: Vec::new(), timestamp };
         match get("values") {
             None | Some(Json::Null) => {}
             Some(Json::Object(values)) => {
@@ -108,6 +111,7 @@ impl JsonEvent {
             }
         }
         ev.derive(schema);
+        ev.build_index();
         Ok(ev)
     }
 
@@ -125,8 +129,36 @@ impl JsonEvent {
         }
     }
 
+    fn build_index(&mut self) {
+        let size = (self.values.len() * 2).next_power_of_two().max(8);
+        self.index = vec![0; size];
+        for (pos, (id, _)) in self.values.iter().enumerate() {
+            let mut slot = slot_of(*id, size);
+            while self.index[slot] != 0 {
+                slot = (slot + 1) & (size - 1);
+            }
+            self.index[slot] = pos as u16 + 1;
+        }
+    }
+
+    #[inline]
     fn get(&self, id: FieldId) -> Option<&Stored> {
-        self.values.binary_search_by_key(&id, |(k, _)| *k).ok().map(|i| &self.values[i].1)
+        let size = self.index.len();
+        if size == 0 {
+            return self.values.binary_search_by_key(&id, |(k, _)| *k).ok().map(|i| &self.values[i].1);
+        }
+        let mut slot = slot_of(id, size);
+        loop {
+            let pos = self.index[slot];
+            if pos == 0 {
+                return None;
+            }
+            let (k, v) = &self.values[pos as usize - 1];
+            if *k == id {
+                return Some(v);
+            }
+            slot = (slot + 1) & (size - 1);
+        }
     }
 
     fn derive(&mut self, schema: &Schema) {
@@ -263,6 +295,11 @@ impl JsonEvent {
             }
         }
     }
+}
+
+#[inline]
+fn slot_of(id: FieldId, size: usize) -> usize {
+    (u32::from(id.0).wrapping_mul(0x9E37_79B1) >> 16) as usize & (size - 1)
 }
 
 fn basename(p: &str) -> &str {

@@ -5,12 +5,14 @@
 
 pub mod check;
 pub mod event;
+pub mod fxhash;
 pub mod interp;
 pub mod ir;
 pub mod json_event;
 pub mod load;
 pub mod matcher;
 pub mod model;
+pub mod pattern_index;
 pub mod rule;
 pub mod ruleset;
 pub mod suggest;

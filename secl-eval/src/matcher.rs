@@ -1,9 +1,9 @@
 //! Compiled string matchers: what a string literal becomes once the typechecker knows
 //! the field it is compared with (exact, case-folded, pattern, path glob or regex).
 
+use crate::fxhash::FxHashSet;
 use crate::value::glob::Glob;
 use crate::value::pattern::Pattern;
-use std::collections::HashSet;
 use std::sync::Arc;
 
 /// One compiled string literal.
@@ -60,9 +60,9 @@ pub fn fold_eq(a: &str, b: &str) -> bool {
 /// are tried in order.
 #[derive(Clone, Debug, Default)]
 pub struct StrSet {
-    exact: HashSet<Box<str>>,
+    exact: FxHashSet<Box<str>>,
     folded: bool,
-    others: Vec<StrMatcher>,
+    others: crate::pattern_index::PatternIndex<()>,
     /// Members in source order, for explanations, approvers and display.
     members: Vec<StrMatcher>,
 }
@@ -85,7 +85,7 @@ impl StrSet {
                     set.folded = true;
                     set.exact.insert(Box::from(&*e));
                 }
-                other => set.others.push(other),
+                other => set.others.insert(Arc::new(other), ()),
             }
         }
         set
@@ -109,6 +109,6 @@ impl StrSet {
                 return true;
             }
         }
-        self.others.iter().any(|m| m.matches(s))
+        self.others.find(s, |_| true)
     }
 }

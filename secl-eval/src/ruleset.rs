@@ -25,6 +25,7 @@ struct Bucket {
     preds: PredicateTable,
     /// Whether any rule reads or writes variables (scope keys are then resolved).
     uses_vars: bool,
+    guards: crate::vm::guard::Guards,
 }
 
 /// Fields the engine itself reads to key scoped variables.
@@ -63,6 +64,7 @@ pub struct Fired {
 /// Mutable state of evaluation: scratch buffers and variables.
 pub struct EvalState {
     memo: Vec<u8>,
+    candidates: Vec<u64>,
     matched: Vec<u32>,
     fired: Vec<Fired>,
     scopes: EventScopes,
@@ -79,10 +81,14 @@ impl RuleSet {
                 programs: Vec::new(),
                 preds: PredicateTable::default(),
                 uses_vars: false,
+                guards: Default::default(),
             });
             b.rules.push(i as u32);
             b.programs.push(compile(&rule.node, &mut b.preds));
             b.uses_vars |= reads_vars(&rule.node) || !rule.actions.is_empty();
+        }
+        for b in buckets.values_mut() {
+            b.guards = crate::vm::guard::Guards::build(b.rules.iter().map(|&i| &loaded.rules[i as usize].node));
         }
         let mut inherited = vec![false; loaded.vars.decls().len()];
         for rule in &loaded.rules {
@@ -125,6 +131,17 @@ impl RuleSet {
         v
     }
 
+    /// Per event type: (rules, rules with a guard, distinct predicates).
+    pub fn bucket_stats(&self) -> Vec<(&str, usize, usize, usize)> {
+        let mut v: Vec<_> = self
+            .buckets
+            .iter()
+            .map(|(t, b)| (&**t, b.rules.len(), b.guards.guarded, b.preds.preds.len()))
+            .collect();
+        v.sort_unstable();
+        v
+    }
+
     /// Rule indices of one event type's bucket.
     pub fn bucket(&self, event_type: &str) -> &[u32] {
         self.buckets.get(event_type).map_or(&[], |b| &b.rules)
@@ -135,6 +152,7 @@ impl RuleSet {
         let max_preds = self.buckets.values().map(|b| b.preds.preds.len()).max().unwrap_or(0);
         EvalState {
             memo: vec![0; max_preds],
+            candidates: vec![0; self.buckets.values().map(|b| b.guards.words).max().unwrap_or(1)],
             matched: Vec::with_capacity(16),
             fired: Vec::with_capacity(16),
             scopes: EventScopes::default(),
@@ -159,32 +177,47 @@ impl RuleSet {
             self.resolve_scopes(ev, &mut st.scopes);
         }
         let now = Cell::new(None);
-        for (k, &rule_index) in bucket.rules.iter().enumerate() {
-            let rule = &self.rules[rule_index as usize];
-            let matched = {
-                let view = ScopedVars { store: &st.vars, scopes: &st.scopes, inherited: &self.inherited };
-                let cx = Cx { now: now.clone(), event_time: ev.timestamp_ns(), register: None, vars: &view };
-                let m = match &rule.register {
-                    None => crate::vm::run(&bucket.programs[k], &bucket.preds.preds, &mut st.memo, ev, &cx),
-                    Some(reg) => {
-                        self.run_register(rule, reg, &bucket.programs[k], &bucket.preds.preds, &mut st.memo, ev, &cx)
-                    }
+        let words = bucket.guards.words;
+        if st.candidates.len() < words {
+            st.candidates.resize(words, 0);
+        }
+        bucket.guards.candidates(ev, &mut st.candidates);
+        for w in 0..words {
+            while st.candidates[w] != 0 {
+                let bit = st.candidates[w].trailing_zeros() as usize;
+                st.candidates[w] &= st.candidates[w] - 1;
+                let k = w * 64 + bit;
+                let rule_index = bucket.rules[k];
+                let rule = &self.rules[rule_index as usize];
+                let matched = {
+                    let view = ScopedVars { store: &st.vars, scopes: &st.scopes, inherited: &self.inherited };
+                    let cx = Cx { now: now.clone(), event_time: ev.timestamp_ns(), register: None, vars: &view };
+                    let m = match &rule.register {
+                        None => crate::vm::run(&bucket.programs[k], &bucket.preds.preds, &mut st.memo, ev, &cx),
+                        Some(reg) => self.run_register(
+                            rule,
+                            reg,
+                            &bucket.programs[k],
+                            &bucket.preds.preds,
+                            &mut st.memo,
+                            ev,
+                            &cx,
+                        ),
+                    };
+                    now.set(cx.now.get());
+                    m
                 };
-                now.set(cx.now.get());
-                m
-            };
-            if matched {
-                st.matched.push(rule_index);
-                if !rule.actions.is_empty() {
-                    self.run_actions(rule_index, ev, st, &now);
-                    // A `set` may change what later rules read: forget memoised results
-                    // (variable reads are never memoised, but this keeps it simple).
+                if matched {
+                    st.matched.push(rule_index);
+                    if !rule.actions.is_empty() {
+                        self.run_actions(rule_index, ev, st, &now);
+                    }
                 }
             }
         }
         if ev.event_type() == "exit" {
             if let Some(pid) = st.scopes.pid {
-                st.vars.release(&ScopeKey::Process(pid));
+                st.vars.release(ScopeKey::Process(pid));
             }
         }
         Verdict { matched: &st.matched, fired: &st.fired }
@@ -235,14 +268,14 @@ impl RuleSet {
                 s.ancestors.extend_from_slice(a);
             }
         }
-        let text = |id: Option<FieldId>| -> Option<Box<str>> {
-            match ev.field(id?) {
-                Value::Str(t) if !t.is_empty() => Some(Box::from(t)),
-                _ => None,
+        let text = |id: Option<FieldId>, out: &mut String| {
+            out.clear();
+            if let Some(Value::Str(t)) = id.map(|id| ev.field(id)) {
+                out.push_str(t);
             }
         };
-        s.container = text(f.container);
-        s.cgroup = text(f.cgroup);
+        text(f.container, &mut s.container);
+        text(f.cgroup, &mut s.cgroup);
     }
 
     fn run_actions<E: Event + ?Sized>(&self, rule_index: u32, ev: &E, st: &mut EvalState, now: &Cell<Option<i64>>) {
@@ -262,10 +295,10 @@ impl RuleSet {
                         let scope = st.vars.scope_of(set.var);
                         let key = match (scope, set.scope_field) {
                             (VarScope::Process, Some(field)) => match ev.field(field) {
-                                Value::Int(pid) => Some(ScopeKey::Process(pid)),
+                                Value::Int(pid) => Some(OwnedKey::Process(pid)),
                                 _ => None,
                             },
-                            _ => view.key(scope),
+                            _ => view.key(scope).map(OwnedKey::from),
                         };
                         key.map(|k| (set.var, k, values, set.append, set.ttl_ns, set.size, cx.now()))
                     }
@@ -278,9 +311,40 @@ impl RuleSet {
                 continue;
             }
             if let Some((var, key, values, append, ttl, size, t)) = write {
-                st.vars.set(var, key, values, append, ttl, size, t);
+                st.vars.set(var, key.as_key(), values, append, ttl, size, t);
             }
             st.fired.push(Fired { rule: rule_index, action: ai as u32 });
+        }
+    }
+}
+
+/// A scope key that outlives the borrow of the event's scopes (only built when a `set`
+/// action runs).
+enum OwnedKey {
+    Global,
+    Process(i64),
+    Container(String),
+    Cgroup(String),
+}
+
+impl From<ScopeKey<'_>> for OwnedKey {
+    fn from(k: ScopeKey<'_>) -> OwnedKey {
+        match k {
+            ScopeKey::Global => OwnedKey::Global,
+            ScopeKey::Process(p) => OwnedKey::Process(p),
+            ScopeKey::Container(c) => OwnedKey::Container(c.to_owned()),
+            ScopeKey::Cgroup(c) => OwnedKey::Cgroup(c.to_owned()),
+        }
+    }
+}
+
+impl OwnedKey {
+    fn as_key(&self) -> ScopeKey<'_> {
+        match self {
+            OwnedKey::Global => ScopeKey::Global,
+            OwnedKey::Process(p) => ScopeKey::Process(*p),
+            OwnedKey::Container(c) => ScopeKey::Container(c),
+            OwnedKey::Cgroup(c) => ScopeKey::Cgroup(c),
         }
     }
 }

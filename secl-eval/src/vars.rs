@@ -5,11 +5,11 @@
 //! measured on the evaluation clock (the events' timestamps in replay).
 
 use crate::check::VarTable;
+use crate::fxhash::FxHashMap;
 use crate::ir::{Lit, Ty, VarId, VarRead, VarScope};
 use crate::value::ip::IpNet;
 use crate::vm::val::Val;
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 /// One scalar value held by a variable or an array variable's element.
 #[derive(Clone, Debug, PartialEq)]
@@ -58,20 +58,26 @@ enum Slot {
 }
 
 /// The identity of the entity a scoped variable belongs to.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum ScopeKey {
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ScopeKey<'a> {
     Global,
     Process(i64),
-    Container(Box<str>),
-    Cgroup(Box<str>),
+    Container(&'a str),
+    Cgroup(&'a str),
 }
 
-/// Variables' values.
+type Slots = FxHashMap<u32, Slot>;
+
+/// Variables' values. Scopes are separate maps so that reads borrow the event's keys
+/// instead of building owned ones (no allocation per read).
 #[derive(Debug, Default, Clone)]
 pub struct VarStore {
     decls: Vec<(VarScope, Ty)>,
     initial: Vec<Option<Lit>>,
-    slots: HashMap<(ScopeKey, u32), Slot>,
+    global: Slots,
+    process: FxHashMap<i64, Slots>,
+    container: FxHashMap<Box<str>, Slots>,
+    cgroup: FxHashMap<Box<str>, Slots>,
 }
 
 impl VarStore {
@@ -85,25 +91,61 @@ impl VarStore {
                 }
             }
         }
-        VarStore { decls, initial, slots: HashMap::new() }
+        VarStore { decls, initial, ..VarStore::default() }
     }
 
     /// Forgets everything (a fresh state, as `secl eval` gives each event).
     pub fn clear(&mut self) {
-        self.slots.clear();
+        self.global.clear();
+        self.process.clear();
+        self.container.clear();
+        self.cgroup.clear();
     }
 
     /// Drops the variables of an entity that went away (a process exit).
-    pub fn release(&mut self, key: &ScopeKey) {
-        self.slots.retain(|(k, _), _| k != key);
+    pub fn release(&mut self, key: ScopeKey<'_>) {
+        match key {
+            ScopeKey::Global => {}
+            ScopeKey::Process(pid) => {
+                self.process.remove(&pid);
+            }
+            ScopeKey::Container(c) => {
+                self.container.remove(c);
+            }
+            ScopeKey::Cgroup(c) => {
+                self.cgroup.remove(c);
+            }
+        }
     }
 
+    /// Number of (entity, variable) values held.
     pub fn len(&self) -> usize {
-        self.slots.len()
+        self.global.len()
+            + self.process.values().map(|s| s.len()).sum::<usize>()
+            + self.container.values().map(|s| s.len()).sum::<usize>()
+            + self.cgroup.values().map(|s| s.len()).sum::<usize>()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.slots.is_empty()
+        self.len() == 0
+    }
+
+    fn slots(&self, key: ScopeKey<'_>) -> Option<&Slots> {
+        match key {
+            ScopeKey::Global => Some(&self.global),
+            ScopeKey::Process(p) => self.process.get(&p),
+            ScopeKey::Container(c) => self.container.get(c),
+            ScopeKey::Cgroup(c) => self.cgroup.get(c),
+        }
+    }
+
+    fn slots_mut(&mut self, key: ScopeKey<'_>) -> &mut Slots {
+        match key {
+            ScopeKey::Global => &mut self.global,
+            ScopeKey::Process(p) => self.process.entry(p).or_default(),
+            ScopeKey::Container(c) => self.container.entry(Box::from(c)).or_default(),
+            ScopeKey::Cgroup(c) => self.cgroup.entry(Box::from(c)).or_default(),
+        }
     }
 
     pub fn scope_of(&self, var: VarId) -> VarScope {
@@ -111,9 +153,9 @@ impl VarStore {
     }
 
     /// Reads `var` for `key`; `None` when unset or expired.
-    pub fn get(&self, var: VarId, key: &ScopeKey, now: i64) -> Option<Val<'_>> {
+    pub fn get(&self, var: VarId, key: ScopeKey<'_>, now: i64) -> Option<Val<'_>> {
         let (_, ty) = *self.decls.get(var.0 as usize)?;
-        match self.slots.get(&(key.clone(), var.0))? {
+        match self.slots(key)?.get(&var.0)? {
             Slot::Scalar(v, exp) => {
                 if exp.is_some_and(|e| e <= now) {
                     return None;
@@ -154,7 +196,7 @@ impl VarStore {
     pub fn set(
         &mut self,
         var: VarId,
-        key: ScopeKey,
+        key: ScopeKey<'_>,
         values: Vec<Scalar>,
         append: bool,
         ttl: Option<i64>,
@@ -163,21 +205,22 @@ impl VarStore {
     ) {
         let Some((_, ty)) = self.decls.get(var.0 as usize).copied() else { return };
         let expires_at = ttl.filter(|t| *t > 0).map(|t| now.saturating_add(t));
-        let slot_key = (key, var.0);
+        let init = self.initial.get(var.0 as usize).cloned().flatten();
+        let slots = self.slots_mut(key);
         if !ty.is_array() {
             if let Some(v) = values.into_iter().next() {
-                self.slots.insert(slot_key, Slot::Scalar(v, expires_at));
+                slots.insert(var.0, Slot::Scalar(v, expires_at));
             }
             return;
         }
         // Appending to a global array starts from its initial value.
-        if append && !self.slots.contains_key(&slot_key) {
-            if let Some(Some(init)) = self.initial.get(var.0 as usize).cloned() {
+        if append && !slots.contains_key(&var.0) {
+            if let Some(init) = init {
                 let items = lit_scalars(&init).into_iter().map(|value| Item { value, expires_at: None }).collect();
-                self.slots.insert(slot_key.clone(), Slot::Array(items));
+                slots.insert(var.0, Slot::Array(items));
             }
         }
-        let slot = self.slots.entry(slot_key).or_insert_with(|| Slot::Array(Vec::new()));
+        let slot = slots.entry(var.0).or_insert_with(|| Slot::Array(Vec::new()));
         let items = match slot {
             Slot::Array(items) if append => items,
             _ => {
@@ -219,8 +262,9 @@ fn lit_scalars(l: &Lit) -> Vec<Scalar> {
 pub struct EventScopes {
     pub pid: Option<i64>,
     pub ancestors: Vec<i64>,
-    pub container: Option<Box<str>>,
-    pub cgroup: Option<Box<str>>,
+    /// Empty when the event has no container (reused buffers: no allocation per event).
+    pub container: String,
+    pub cgroup: String,
 }
 
 /// A [`crate::vm::eval::VarView`] over the store for one event.
@@ -231,12 +275,19 @@ pub struct ScopedVars<'a> {
 }
 
 impl ScopedVars<'_> {
-    pub fn key(&self, scope: VarScope) -> Option<ScopeKey> {
+    pub fn key(&self, scope: VarScope) -> Option<ScopeKey<'_>> {
+        let named = |s: &str| (!s.is_empty()).then_some(());
         Some(match scope {
             VarScope::Global => ScopeKey::Global,
             VarScope::Process => ScopeKey::Process(self.scopes.pid?),
-            VarScope::Container => ScopeKey::Container(self.scopes.container.clone()?),
-            VarScope::Cgroup => ScopeKey::Cgroup(self.scopes.cgroup.clone()?),
+            VarScope::Container => {
+                named(&self.scopes.container)?;
+                ScopeKey::Container(&self.scopes.container)
+            }
+            VarScope::Cgroup => {
+                named(&self.scopes.cgroup)?;
+                ScopeKey::Cgroup(&self.scopes.cgroup)
+            }
         })
     }
 }
@@ -249,7 +300,7 @@ impl crate::vm::eval::VarView for ScopedVars<'_> {
             VarRead::Declared(id) => {
                 let scope = self.store.scope_of(*id);
                 if let Some(key) = self.key(scope) {
-                    if let Some(v) = self.store.get(*id, &key, now) {
+                    if let Some(v) = self.store.get(*id, key, now) {
                         return v;
                     }
                 }
@@ -257,7 +308,7 @@ impl crate::vm::eval::VarView for ScopedVars<'_> {
                 // we read at lookup time, as the spec recommends).
                 if scope == VarScope::Process && self.inherited.get(id.0 as usize).copied().unwrap_or(false) {
                     for pid in &self.scopes.ancestors {
-                        if let Some(v) = self.store.get(*id, &ScopeKey::Process(*pid), now) {
+                        if let Some(v) = self.store.get(*id, ScopeKey::Process(*pid), now) {
                             return v;
                         }
                     }

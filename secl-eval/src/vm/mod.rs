@@ -2,6 +2,7 @@
 //! borrowed-value evaluator the predicates run on (see [`eval`]).
 
 pub mod eval;
+pub mod guard;
 pub mod program;
 pub mod val;
 

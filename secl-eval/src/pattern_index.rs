@@ -1,0 +1,139 @@
+//! An index of many string matchers by their literal prefix, so that a value is only
+//! tried against the patterns whose prefix it starts with.
+//!
+//! Every case-sensitive plain pattern and path glob requires the value to start with the
+//! text before its first `*` (SPEC §5.2, §5.3), so the prefix is a sound pre-filter. The
+//! prefixes form a byte trie; walking a value down it visits exactly the patterns whose
+//! prefix matches. Regexps and case-insensitive matchers have no usable prefix and are
+//! tried in order.
+
+use crate::matcher::StrMatcher;
+use std::sync::Arc;
+
+#[derive(Clone, Debug, Default)]
+struct TrieNode {
+    /// Sorted by byte.
+    children: Vec<(u8, u32)>,
+    /// Entries whose prefix ends here.
+    entries: Vec<u32>,
+}
+
+#[derive(Clone, Debug)]
+pub struct PatternIndex<T> {
+    nodes: Vec<TrieNode>,
+    entries: Vec<(Arc<StrMatcher>, T)>,
+    /// Entries without a usable prefix.
+    unindexed: Vec<u32>,
+}
+
+impl<T> Default for PatternIndex<T> {
+    fn default() -> Self {
+        PatternIndex { nodes: vec![TrieNode::default()], entries: Vec::new(), unindexed: Vec::new() }
+    }
+}
+
+/// The prefix every match of `m` starts with, when there is a sound one.
+fn prefix(m: &StrMatcher) -> Option<&str> {
+    match m {
+        StrMatcher::Pattern(p) if !p.is_case_insensitive() => Some(p.literal_prefix()),
+        StrMatcher::Glob(g) if !g.is_case_insensitive() => Some(g.literal_prefix()),
+        StrMatcher::Exact(e) => Some(e),
+        _ => None,
+    }
+}
+
+impl<T> PatternIndex<T> {
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn insert(&mut self, m: Arc<StrMatcher>, payload: T) {
+        let id = self.entries.len() as u32;
+        let key = prefix(&m).map(|p| p.as_bytes().to_vec());
+        self.entries.push((m, payload));
+        let Some(key) = key else {
+            self.unindexed.push(id);
+            return;
+        };
+        let mut node = 0usize;
+        for b in key {
+            let pos = self.nodes[node].children.binary_search_by_key(&b, |c| c.0);
+            node = match pos {
+                Ok(i) => self.nodes[node].children[i].1 as usize,
+                Err(i) => {
+                    let next = self.nodes.len() as u32;
+                    self.nodes.push(TrieNode::default());
+                    self.nodes[node].children.insert(i, (b, next));
+                    next as usize
+                }
+            };
+        }
+        self.nodes[node].entries.push(id);
+    }
+
+    /// Calls `f` with the payload of every matcher matching `s`, until `f` returns true;
+    /// returns whether it did.
+    pub fn find(&self, s: &str, mut f: impl FnMut(&T) -> bool) -> bool {
+        let mut node = 0usize;
+        let bytes = s.as_bytes();
+        let mut depth = 0;
+        loop {
+            for &e in &self.nodes[node].entries {
+                let (m, payload) = &self.entries[e as usize];
+                if m.matches(s) && f(payload) {
+                    return true;
+                }
+            }
+            let Some(&b) = bytes.get(depth) else { break };
+            let children = &self.nodes[node].children;
+            match children.binary_search_by_key(&b, |c| c.0) {
+                Ok(i) => node = children[i].1 as usize,
+                Err(_) => break,
+            }
+            depth += 1;
+        }
+        for &e in &self.unindexed {
+            let (m, payload) = &self.entries[e as usize];
+            if m.matches(s) && f(payload) {
+                return true;
+            }
+        }
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::glob::Glob;
+    use crate::value::pattern::Pattern;
+
+    #[test]
+    fn finds_exactly_the_matching_patterns() {
+        let mut idx = PatternIndex::default();
+        let ms = [
+            StrMatcher::Glob(Glob::new("/usr/bin/*", false).unwrap()),
+            StrMatcher::Glob(Glob::new("/usr/**", false).unwrap()),
+            StrMatcher::Pattern(Pattern::new("*rsa*", false).unwrap()),
+            StrMatcher::Regex(regex::Regex::new("^/tmp").unwrap()),
+            StrMatcher::Glob(Glob::new("/a/*/b", false).unwrap()),
+        ];
+        for (i, m) in ms.iter().enumerate() {
+            idx.insert(Arc::new(m.clone()), i);
+        }
+        for s in ["/usr/bin/ls", "/usr/lib/x", "/home/id_rsa", "/tmp/x", "/a/", "", "/usr"] {
+            let mut got = Vec::new();
+            idx.find(s, |i| {
+                got.push(*i);
+                false
+            });
+            got.sort();
+            let want: Vec<usize> = (0..ms.len()).filter(|i| ms[*i].matches(s)).collect();
+            assert_eq!(got, want, "{s}");
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! Rule guards: the candidate-rule index of a bucket.
+//!
+//! Most rules require one field to take one of a few values (`exec.file.name in
+//! [...]`, `dns.question.name == "x"`). Such a conjunct is the rule's *guard*. Guards on
+//! the same field are merged into one hash table from value to rules, so one lookup per
+//! guarded field tells which rules can match at all; the others are not touched. Rules
+//! without a usable guard are always candidates. Guards only narrow the candidates: a
+//! candidate is then evaluated in full, so verdicts do not depend on them.
+
+use crate::event::Event;
+use crate::fxhash::FxHashMap;
+use crate::ir::{Access, CmpOp, FieldLoad, Lit, Node, Ty};
+use crate::matcher::StrMatcher;
+use crate::model::FieldId;
+use std::sync::Arc;
+
+/// A guard made of pattern members is worth it only when it has few of them.
+const MAX_GUARD_PATTERNS: usize = 8;
+
+#[derive(Debug, Default)]
+struct FieldGuard {
+    load: Option<FieldLoad>,
+    strs: FxHashMap<Box<str>, Vec<u32>>,
+    ints: FxHashMap<i64, Vec<u32>>,
+    others: crate::pattern_index::PatternIndex<u32>,
+}
+
+#[derive(Debug, Default)]
+pub struct Guards {
+    fields: Vec<FieldGuard>,
+    /// Rules (positions in the bucket) with no guard, as a bitset.
+    always: Vec<u64>,
+    pub words: usize,
+    pub guarded: usize,
+}
+
+enum Members<'a> {
+    Strs(Vec<Arc<StrMatcher>>),
+    Ints(&'a [i64]),
+}
+
+/// The guard candidates of a conjunct: a positive membership of a whole field.
+fn guard_of(node: &Node) -> Option<(FieldLoad, Members<'_>)> {
+    let field = |n: &Node| match n {
+        Node::Field(f) if f.access == Access::Whole => Some(*f),
+        _ => None,
+    };
+    match node {
+        Node::InStrSet { negate: false, operand, set } => {
+            Some((field(operand)?, Members::Strs(set.members().iter().cloned().map(Arc::new).collect())))
+        }
+        Node::MatchStr { negate: false, operand, matcher } => {
+            Some((field(operand)?, Members::Strs(vec![matcher.clone()])))
+        }
+        Node::InIntSet { negate: false, operand, set } => Some((field(operand)?, Members::Ints(set))),
+        Node::CmpInt { op: CmpOp::Eq, lhs, rhs } => match (&**lhs, &**rhs) {
+            (Node::Lit(Lit::Int(v)), f) | (f, Node::Lit(Lit::Int(v))) => {
+                Some((field(f)?, Members::Ints(std::slice::from_ref(v))))
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn conjuncts<'a>(node: &'a Node, out: &mut Vec<&'a Node>) {
+    match node {
+        Node::And(a, b) => {
+            conjuncts(a, out);
+            conjuncts(b, out);
+        }
+        other => out.push(other),
+    }
+}
+
+fn pattern_count(m: &Members<'_>) -> usize {
+    match m {
+        Members::Strs(v) => v.iter().filter(|m| !matches!(***m, StrMatcher::Exact(_))).count(),
+        Members::Ints(_) => 0,
+    }
+}
+
+impl Guards {
+    /// Builds the guards of a bucket whose rules have these bodies (in bucket order).
+    pub fn build<'a>(bodies: impl Iterator<Item = &'a Node>) -> Guards {
+        let mut by_field: FxHashMap<FieldId, FieldGuard> = FxHashMap::default();
+        let mut always = Vec::new();
+        let mut count = 0u32;
+        let mut guarded = 0;
+        for (pos, body) in bodies.enumerate() {
+            count = pos as u32 + 1;
+            let mut parts = Vec::new();
+            conjuncts(body, &mut parts);
+            let best = parts
+                .iter()
+                .filter_map(|p| guard_of(p))
+                .filter(|(f, m)| matches!(f.ty.element(), Ty::Str | Ty::Int) && pattern_count(m) <= MAX_GUARD_PATTERNS)
+                .min_by_key(|(_, m)| pattern_count(m));
+            let Some((load, members)) = best else {
+                always.push(pos as u32);
+                continue;
+            };
+            guarded += 1;
+            let g = by_field.entry(load.field).or_default();
+            g.load = Some(load);
+            let pos = pos as u32;
+            match members {
+                Members::Ints(v) => {
+                    for i in v {
+                        g.ints.entry(*i).or_default().push(pos);
+                    }
+                }
+                Members::Strs(v) => {
+                    for m in v {
+                        match &*m {
+                            StrMatcher::Exact(s) => g.strs.entry(Box::from(&**s)).or_default().push(pos),
+                            _ => g.others.insert(m.clone(), pos),
+                        }
+                    }
+                }
+            }
+        }
+        let words = (count as usize).div_ceil(64).max(1);
+        let mut bits = vec![0u64; words];
+        for p in always {
+            bits[(p / 64) as usize] |= 1 << (p % 64);
+        }
+        let mut fields: Vec<FieldGuard> = by_field.into_values().collect();
+        fields.sort_by_key(|g| g.load.map(|l| l.field));
+        Guards { fields, always: bits, words, guarded }
+    }
+
+    /// Fills `bits` with the candidate rules of this event.
+    pub fn candidates<E: Event + ?Sized>(&self, ev: &E, bits: &mut [u64]) {
+        bits[..self.words].copy_from_slice(&self.always);
+        for g in &self.fields {
+            let Some(load) = &g.load else { continue };
+            let v = super::eval::load(ev, load, None);
+            let mut set = |p: &u32| bits[(*p / 64) as usize] |= 1 << (*p % 64);
+            if !g.strs.is_empty() || !g.others.is_empty() {
+                v.any_str(|s| {
+                    if let Some(rules) = g.strs.get(s) {
+                        rules.iter().for_each(&mut set);
+                    }
+                    g.others.find(s, |p| {
+                        set(p);
+                        false
+                    });
+                    false
+                });
+            }
+            if !g.ints.is_empty() {
+                v.any_int(|i| {
+                    if let Some(rules) = g.ints.get(&i) {
+                        rules.iter().for_each(&mut set);
+                    }
+                    false
+                });
+            }
+        }
+    }
+}
