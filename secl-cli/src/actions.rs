@@ -7,8 +7,12 @@ pub fn action_json(rule: &Rule, index: u32) -> Value {
     let Some(action) = rule.actions.get(index as usize) else { return Value::Null };
     let mut v = match &action.kind {
         ActionKind::Set(s) => json!({"type": "set", "variable": s.var.0, "append": s.append}),
-        ActionKind::Kill { signal, signo, scope } => json!({"type": "kill", "signal": signal, "signo": signo, "scope": scope}),
-        ActionKind::Hash { field, max_file_size } => json!({"type": "hash", "field": field, "max_file_size": max_file_size}),
+        ActionKind::Kill { signal, signo, scope } => {
+            json!({"type": "kill", "signal": signal, "signo": signo, "scope": scope})
+        }
+        ActionKind::Hash { field, max_file_size } => {
+            json!({"type": "hash", "field": field, "max_file_size": max_file_size})
+        }
         ActionKind::CoreDump { process, mount, dentry, no_compression } => {
             json!({"type": "coredump", "process": process, "mount": mount, "dentry": dentry, "no_compression": no_compression})
         }

@@ -7,14 +7,15 @@ use secl::eval::ruleset::RuleSet;
 use std::time::{Duration, Instant};
 
 pub const HELP: &str = "\
-secl bench --policy PATH --events FILE.jsonl [--seconds N]
+secl bench --policy PATH --events FILE.jsonl [--seconds N] [--passes N]
 
 Loads the policy once, parses the events once, then evaluates the stream repeatedly on
-one thread for N seconds (default 3) and prints events/s, ns/event and matches per pass.
+one thread for N seconds (default 3), or for exactly N passes with --passes, and prints
+events/s, ns/event and matches per pass.
 Host flags (--agent-version, --kernel-version, --os) as in `secl check`.";
 
 pub fn run(raw: &[String]) -> i32 {
-    let mut valued = vec!["policy", "events", "seconds"];
+    let mut valued = vec!["policy", "events", "seconds", "passes"];
     valued.extend_from_slice(HOST_FLAGS);
     let spec = Spec { valued: Box::leak(valued.into_boxed_slice()), switches: &["help"] };
     let args = match Args::parse(raw, &spec) {
@@ -65,10 +66,13 @@ pub fn run(raw: &[String]) -> i32 {
     for ev in &events {
         matches_per_pass += rs.evaluate(ev, &mut st).matched.len();
     }
+    // A fixed number of passes (instead of a time budget) gives repeatable instruction
+    // counts under `valgrind --tool=callgrind`.
+    let passes: Option<u64> = args.value("passes").and_then(|p| p.parse().ok());
     let budget = Duration::from_secs_f64(seconds);
     let start = Instant::now();
     let mut evaluated = 0u64;
-    while start.elapsed() < budget {
+    while passes.map_or(start.elapsed() < budget, |p| evaluated < p * events.len() as u64) {
         for ev in &events {
             std::hint::black_box(rs.evaluate(ev, &mut st).matched.len());
         }

@@ -2,7 +2,7 @@
 
 use crate::args::{Args, Spec};
 use crate::host::{HOST_FLAGS, host_from_args};
-use crate::{EXIT_FINDINGS, EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE};
+use crate::{EXIT_FINDINGS, EXIT_OK, EXIT_UNREADABLE};
 use secl::eval::load::{Status, load};
 use secl::syntax::diagnostics::{self, Severity, codes};
 use secl::syntax::policy::load_paths;

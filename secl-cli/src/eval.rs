@@ -93,7 +93,8 @@ pub fn run(raw: &[String]) -> i32 {
             let m = match &checked.register {
                 None => test(&checked.node, ev, &cx),
                 Some(_) => (0..100).any(|i| {
-                    let cx = Cx { now: Cell::new(None), event_time: ev.timestamp_ns(), register: Some(i), vars: &NoVars };
+                    let cx =
+                        Cx { now: Cell::new(None), event_time: ev.timestamp_ns(), register: Some(i), vars: &NoVars };
                     test(&checked.node, ev, &cx)
                 }),
             };
@@ -120,7 +121,8 @@ pub fn run(raw: &[String]) -> i32 {
             let v = rs.evaluate(ev, &mut st);
             any |= !v.matched.is_empty();
             let rules: Vec<&str> = v.matched.iter().map(|i| &*rs.rule(*i).id).collect();
-            let actions: Vec<serde_json::Value> = v.fired.iter().map(|f| action_json(rs.rule(f.rule), f.action)).collect();
+            let actions: Vec<serde_json::Value> =
+                v.fired.iter().map(|f| action_json(rs.rule(f.rule), f.action)).collect();
             if json_out {
                 println!("{}", json!({"matched": !rules.is_empty(), "rules": rules, "actions": actions}));
             } else if rules.is_empty() {

@@ -31,7 +31,10 @@ pub fn parse_all(text: &str, name: &str) -> Result<Vec<JsonEvent>, String> {
 }
 
 /// Streams JSONL events from a reader, calling `f` for each (for `replay` on a pipe).
-pub fn stream(reader: impl BufRead, mut f: impl FnMut(usize, JsonEvent) -> Result<(), String>) -> Result<usize, String> {
+pub fn stream(
+    reader: impl BufRead,
+    mut f: impl FnMut(usize, JsonEvent) -> Result<(), String>,
+) -> Result<usize, String> {
     let mut n = 0;
     for (i, line) in reader.lines().enumerate() {
         let line = line.map_err(|e| format!("read error: {e}"))?;

@@ -24,16 +24,24 @@ impl Hasher for FxHasher {
     fn write(&mut self, bytes: &[u8]) {
         let mut chunks = bytes.chunks_exact(8);
         for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            self.add(u64::from_le_bytes(w));
+            self.add(u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]));
         }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut w = [0u8; 8];
-            w[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(w) ^ ((rest.len() as u64) << 56));
-        }
+        let r = chunks.remainder();
+        // Short tails are read as two overlapping words, not copied (a `memcpy` call of a
+        // variable length dominated hashing of short strings).
+        let tail = match r.len() {
+            0 => return,
+            1..=3 => {
+                let (a, b, c) = (r[0] as u64, r[r.len() / 2] as u64, r[r.len() - 1] as u64);
+                a | (b << 8) | (c << 16)
+            }
+            n => {
+                let lo = u32::from_le_bytes([r[0], r[1], r[2], r[3]]) as u64;
+                let hi = u32::from_le_bytes([r[n - 4], r[n - 3], r[n - 2], r[n - 1]]) as u64;
+                lo | (hi << 32)
+            }
+        };
+        self.add(tail ^ ((r.len() as u64) << 59));
     }
 
     #[inline]

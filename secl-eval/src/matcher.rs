@@ -57,8 +57,8 @@ pub fn fold_eq(a: &str, b: &str) -> bool {
 }
 
 /// A literal list of strings, patterns and regexps. Exact members are hashed; the rest
-/// are tried in order.
-#[derive(Clone, Debug, Default)]
+/// are indexed by literal prefix.
+#[derive(Clone, Default)]
 pub struct StrSet {
     exact: FxHashSet<Box<str>>,
     folded: bool,
@@ -110,5 +110,12 @@ impl StrSet {
             }
         }
         self.others.find(s, |_| true)
+    }
+}
+
+impl std::fmt::Debug for StrSet {
+    /// The members only: the debug form doubles as the interning key of predicates.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.members.iter()).finish()
     }
 }

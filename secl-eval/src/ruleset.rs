@@ -133,11 +133,8 @@ impl RuleSet {
 
     /// Per event type: (rules, rules with a guard, distinct predicates).
     pub fn bucket_stats(&self) -> Vec<(&str, usize, usize, usize)> {
-        let mut v: Vec<_> = self
-            .buckets
-            .iter()
-            .map(|(t, b)| (&**t, b.rules.len(), b.guards.guarded, b.preds.preds.len()))
-            .collect();
+        let mut v: Vec<_> =
+            self.buckets.iter().map(|(t, b)| (&**t, b.rules.len(), b.guards.guarded, b.preds.preds.len())).collect();
         v.sort_unstable();
         v
     }

@@ -104,7 +104,7 @@ impl Checker<'_> {
         if r.ty.is_array() {
             return Err(self.type_error(r.span, Ty::Str, r.ty));
         }
-        if matches!(l.kind, Kind::Values(_)) {
+        if matches!(l.kind, Kind::Values(..)) {
             return Err(self.type_error(l.span, Ty::Str, l.ty));
         }
         // A static literal against a field becomes a matcher; it may stand on either side.

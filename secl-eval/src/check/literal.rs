@@ -77,7 +77,7 @@ impl Checker<'_> {
             ArrayKind::Strings(members) => {
                 let list = members.iter().map(|m| (m.kind, Arc::from(m.text.as_str()), m.span)).collect::<Vec<_>>();
                 let lit = Lit::Strs(members.iter().map(|m| Arc::from(m.text.as_str())).collect());
-                Ok(Operand::new(Node::Lit(lit), Ty::StrArray, Kind::Values(list), span))
+                Ok(Operand::new(Node::Lit(lit), Ty::StrArray, Kind::Values(list, None), span))
             }
             ArrayKind::Ints(v) => {
                 let ints: Vec<i64> = v.iter().map(|(i, _)| *i).collect();
@@ -88,13 +88,13 @@ impl Checker<'_> {
                 for (text, s) in v {
                     ips.push(self.ip_or_cidr(text, *s)?);
                 }
-                Ok(Operand::new(Node::Lit(Lit::Ips(ips.clone().into())), Ty::IpArray, Kind::IpList(ips), span))
+                Ok(Operand::new(Node::Lit(Lit::Ips(ips.into())), Ty::IpArray, Kind::IpList, span))
             }
             ArrayKind::Idents(v) => self.ident_list(v, span),
             ArrayKind::Ident(name) => self.ident_array(name, span),
             ArrayKind::Cidr(text) => {
                 let ip = self.ip_or_cidr(text, span)?;
-                Ok(Operand::new(Node::Lit(Lit::Ips(vec![ip].into())), Ty::IpArray, Kind::IpList(vec![ip]), span))
+                Ok(Operand::new(Node::Lit(Lit::Ips(vec![ip].into())), Ty::IpArray, Kind::IpList, span))
             }
             ArrayKind::Variable(name) => self.variable(name, span),
             ArrayKind::FieldRef(name) => self.field_ref(name, span),
@@ -116,7 +116,7 @@ impl Checker<'_> {
                     Operand::new(Node::Lit(Lit::Ints(vec![v].into())), Ty::IntArray, Kind::IntList(vec![v]), span)
                 }
                 ConstValue::Bool(b) => {
-                    Operand::new(Node::Lit(Lit::Bools(vec![b].into())), Ty::BoolArray, Kind::BoolList(vec![b]), span)
+                    Operand::new(Node::Lit(Lit::Bools(vec![b].into())), Ty::BoolArray, Kind::BoolList, span)
                 }
                 other => super::const_operand(other, span),
             });
@@ -164,12 +164,9 @@ impl Checker<'_> {
             }
         }
         match first_ty {
-            Some(Ty::Bool) => Ok(Operand::new(
-                Node::Lit(Lit::Bools(bools.clone().into())),
-                Ty::BoolArray,
-                Kind::BoolList(bools),
-                span,
-            )),
+            Some(Ty::Bool) => {
+                Ok(Operand::new(Node::Lit(Lit::Bools(bools.into())), Ty::BoolArray, Kind::BoolList, span))
+            }
             Some(Ty::Int) => {
                 Ok(Operand::new(Node::Lit(Lit::Ints(ints.clone().into())), Ty::IntArray, Kind::IntList(ints), span))
             }

@@ -32,7 +32,7 @@ impl Checker<'_> {
             Ty::Ip => {
                 // An IP array may only meet networks written in the rule, or a bare CIDR.
                 let ok = match (&r.kind, r.ty) {
-                    (Kind::IpList(_), _) => true,
+                    (Kind::IpList, _) => true,
                     (_, Ty::IpArray) => !l.ty.is_array(),
                     (_, Ty::Ip) => !l.ty.is_array(),
                     _ => false,
@@ -54,19 +54,31 @@ impl Checker<'_> {
 
     fn string_membership(&mut self, negate: bool, l: Operand, r: Operand) -> CheckResult<Node> {
         match &r.kind {
-            Kind::Values(members) => {
+            Kind::Values(members, origin) => {
                 // Lists interpret patterns whatever the left side is (SPEC §5.1); path
                 // globs, folding and extensions only apply against a field.
                 let field = l.field().cloned();
+                let key = origin.as_ref().map(|m| (m.clone(), field.as_ref().map(|f| f.id)));
+                if let (Some(cache), Some(key)) = (self.cache, &key) {
+                    if let Some(set) = cache.get(key) {
+                        if !matches!(l.kind, Kind::Values(..)) {
+                            return Ok(Node::InStrSet { negate, operand: Box::new(l.node), set });
+                        }
+                    }
+                }
                 let mut matchers = Vec::with_capacity(members.len());
                 for (kind, text, span) in members {
                     let s = if self.span_override.is_some() { r.span } else { *span };
                     matchers.push(self.matcher(field.as_ref(), *kind, text, s)?);
                 }
-                if matches!(l.kind, Kind::Values(_)) {
+                if matches!(l.kind, Kind::Values(..)) {
                     return Ok(self.dynamic(negate, false, l, r));
                 }
-                Ok(Node::InStrSet { negate, operand: Box::new(l.node), set: Arc::new(StrSet::new(matchers)) })
+                let set = Arc::new(StrSet::new(matchers));
+                if let (Some(cache), Some(key)) = (self.cache, key) {
+                    cache.put(key, set.clone());
+                }
+                Ok(Node::InStrSet { negate, operand: Box::new(l.node), set })
             }
             _ if r.ty == Ty::StrArray || r.ty == Ty::Str => {
                 let ci = l.field().is_some_and(|f| f.case_insensitive) || r.field().is_some_and(|f| f.case_insensitive);

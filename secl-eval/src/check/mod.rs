@@ -35,11 +35,12 @@ pub(crate) enum Kind {
     Field(Box<FieldInfo>),
     /// A static string literal: plain, pattern or regexp text.
     StrLit(StringKind, Arc<str>),
-    /// A literal list of strings, patterns and regexps (from a value macro).
-    Values(Vec<(StringKind, Arc<str>, Span)>),
+    /// A literal list of strings, patterns and regexps; the macro it came from, if any,
+    /// keys the compiled-set cache.
+    Values(Vec<(StringKind, Arc<str>, Span)>, Option<Arc<str>>),
     IntList(Vec<i64>),
-    IpList(Vec<IpNet>),
-    BoolList(Vec<bool>),
+    IpList,
+    BoolList,
     Duration(i64),
     Arith,
     /// A folded literal (int, bool, IP).
@@ -67,10 +68,6 @@ impl Operand {
             _ => None,
         }
     }
-
-    fn is_static_str(&self) -> bool {
-        matches!(self.kind, Kind::StrLit(..))
-    }
 }
 
 /// Where names are looked up.
@@ -79,6 +76,24 @@ pub struct Env<'a> {
     pub fields: &'a dyn FieldNamespace,
     pub macros: Option<&'a MacroTable>,
     pub vars: Option<&'a VarTable>,
+}
+
+/// Sets compiled from value macros, per (macro, field): a macro such as
+/// `PACKAGE_MANAGERS` used by fifty rules is compiled once per field it meets, and the
+/// rules share one set (which the VM then evaluates once per event).
+#[derive(Default)]
+pub struct SetCache {
+    sets: std::cell::RefCell<std::collections::HashMap<(Arc<str>, Option<FieldId>), Arc<crate::matcher::StrSet>>>,
+}
+
+impl SetCache {
+    pub(crate) fn get(&self, key: &(Arc<str>, Option<FieldId>)) -> Option<Arc<crate::matcher::StrSet>> {
+        self.sets.borrow().get(key).cloned()
+    }
+
+    pub(crate) fn put(&self, key: (Arc<str>, Option<FieldId>), set: Arc<crate::matcher::StrSet>) {
+        self.sets.borrow_mut().insert(key, set);
+    }
 }
 
 /// What a successful check yields.
@@ -109,6 +124,7 @@ pub struct Checker<'a> {
     span_override: Option<Span>,
     /// For FIM expansion (SPEC §11): `fim.write.file.` is read as this prefix.
     fim_prefix: Option<String>,
+    pub(crate) cache: Option<&'a SetCache>,
 }
 
 impl<'a> Checker<'a> {
@@ -124,7 +140,14 @@ impl<'a> Checker<'a> {
             macro_depth: 0,
             span_override: None,
             fim_prefix: None,
+            cache: None,
         }
+    }
+
+    /// Shares compiled macro sets with other checks.
+    pub fn with_cache(mut self, cache: &'a SetCache) -> Checker<'a> {
+        self.cache = Some(cache);
+        self
     }
 
     /// Rewrites `fim.write.file.*` to `prefix*` (e.g. `open.file.`), for FIM expansion.
@@ -497,6 +520,9 @@ impl<'a> Checker<'a> {
         self.macro_depth -= 1;
         let mut op = result?;
         op.span = span;
+        if let Kind::Values(_, origin) = &mut op.kind {
+            origin.get_or_insert_with(|| Arc::from(name));
+        }
         Ok(Some(op))
     }
 
@@ -627,7 +653,7 @@ fn const_operand(c: ConstValue, span: Span) -> Operand {
             let members: Vec<(StringKind, Arc<str>, Span)> =
                 v.iter().map(|s| (StringKind::Plain, Arc::from(s.as_str()), span)).collect();
             let lit = Lit::Strs(v.iter().map(|s| Arc::from(s.as_str())).collect());
-            Operand::new(Node::Lit(lit), Ty::StrArray, Kind::Values(members), span)
+            Operand::new(Node::Lit(lit), Ty::StrArray, Kind::Values(members, None), span)
         }
     }
 }

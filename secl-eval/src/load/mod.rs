@@ -51,6 +51,14 @@ pub struct Loaded {
     pub rule_reports: Vec<DefReport>,
     pub macro_reports: Vec<DefReport>,
     pub diagnostics: Vec<Diagnostic>,
+    /// Compiled macro sets shared between rules.
+    pub set_cache: crate::check::SetCache,
+}
+
+impl std::fmt::Debug for crate::check::SetCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SetCache")
+    }
 }
 
 impl Loaded {
@@ -70,7 +78,7 @@ pub fn load(policies: &[Policy], host: &Host) -> Loaded {
         let report = DefReport {
             id: f.id.clone(),
             file: f.source.name.clone(),
-            line: secl_syntax::span::line_col(&f.source.text, f.span.start as usize).0,
+            line: f.source.line_col(f.span.start as usize).0,
             status: Status::Filtered,
             reason: Some(f.reason.clone()),
             event_type: None,

@@ -8,7 +8,6 @@ use crate::rule::{Rule, RuleMeta};
 use secl_syntax::ast::{Array, ArrayKind, MacroBody, StringKind, StringMember};
 use secl_syntax::diagnostics::codes;
 use secl_syntax::policy::{Merged, MergedRule, Text};
-use secl_syntax::span::line_col;
 use secl_syntax::{Diagnostic, Span};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -22,7 +21,7 @@ fn report(id: &str, text_source: &Arc<secl_syntax::SourceFile>, span: Span, stat
     DefReport {
         id: id.to_owned(),
         file: text_source.name.clone(),
-        line: line_col(&text_source.text, span.start as usize).0,
+        line: text_source.line_col(span.start as usize).0,
         status,
         reason: None,
         event_type: None,
@@ -161,7 +160,7 @@ fn compile_rule(r: &MergedRule, out: &mut Loaded) -> Result<(String, Vec<Rule>),
     };
     let expr = secl_syntax::parser::parse_expression(&text.value).map_err(|d| locate(d, text, id))?;
     let env = Env { fields: schema, macros: Some(&out.macros), vars: Some(&out.vars) };
-    let checked = Checker::new(env).check_bool(&expr).map_err(|d| locate(*d, text, id))?;
+    let checked = Checker::new(env).with_cache(&out.set_cache).check_bool(&expr).map_err(|d| locate(*d, text, id))?;
     let event_type = infer_event_type(schema, &checked).map_err(|d| locate(d, text, id))?;
     out.diagnostics.extend(checked.warnings.iter().cloned().map(|w| locate(w, text, id)));
     let meta = Arc::new(RuleMeta {
@@ -183,7 +182,7 @@ fn compile_rule(r: &MergedRule, out: &mut Loaded) -> Result<(String, Vec<Rule>),
     let mut first_error = None;
     for (t, prefix) in FIM_EXPANSION {
         let env = Env { fields: schema, macros: Some(&out.macros), vars: Some(&out.vars) };
-        match Checker::new(env).with_fim_prefix(prefix).check_bool(&expr) {
+        match Checker::new(env).with_cache(&out.set_cache).with_fim_prefix(prefix).check_bool(&expr) {
             Ok(mut c) => {
                 if *t == "open" {
                     c.node = Node::And(Box::new(fim_open_write_check(schema)), Box::new(c.node));

@@ -8,7 +8,7 @@ mod render;
 pub use codes::Code;
 pub use render::{render_github, render_human, render_json_value, render_sarif};
 
-use crate::span::{Span, line_col};
+use crate::span::Span;
 use serde::Serialize;
 use std::sync::Arc;
 
@@ -24,11 +24,28 @@ pub enum Severity {
 pub struct SourceFile {
     pub name: String,
     pub text: String,
+    /// Byte offsets of line starts, built on first use: positions of hundreds of rules in
+    /// a large policy are then found by binary search instead of rescanning the file.
+    line_starts: std::sync::OnceLock<Vec<u32>>,
 }
 
 impl SourceFile {
     pub fn new(name: impl Into<String>, text: impl Into<String>) -> Arc<SourceFile> {
-        Arc::new(SourceFile { name: name.into(), text: text.into() })
+        Arc::new(SourceFile { name: name.into(), text: text.into(), line_starts: std::sync::OnceLock::new() })
+    }
+
+    /// 1-based line and column (in characters) of byte `offset`.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let starts = self.line_starts.get_or_init(|| {
+            std::iter::once(0)
+                .chain(self.text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i as u32 + 1))
+                .collect()
+        });
+        let offset = offset.min(self.text.len());
+        let line = starts.partition_point(|&s| s as usize <= offset);
+        let start = starts[line.saturating_sub(1)] as usize;
+        let col = String::from_utf8_lossy(&self.text.as_bytes()[start..offset]).chars().count() + 1;
+        (line, col)
     }
 }
 
@@ -107,7 +124,7 @@ impl Diagnostic {
     pub fn line_col(&self) -> Option<(usize, usize)> {
         let src = self.source.as_ref()?;
         let span = self.primary_span()?;
-        Some(line_col(&src.text, span.start as usize))
+        Some(src.line_col(span.start as usize))
     }
 
     pub fn is_error(&self) -> bool {
@@ -122,3 +139,21 @@ impl std::fmt::Display for Diagnostic {
 }
 
 impl std::error::Error for Diagnostic {}
+
+#[cfg(test)]
+mod tests {
+    use super::SourceFile;
+    use crate::span::line_col;
+
+    #[test]
+    fn indexed_line_col_agrees_with_the_scan() {
+        let text = "ab\ncdé\n\nx\n";
+        let f = SourceFile::new("t", text);
+        for off in 0..=text.len() + 2 {
+            if off <= text.len() && !text.is_char_boundary(off) {
+                continue;
+            }
+            assert_eq!(f.line_col(off), line_col(text, off), "offset {off}");
+        }
+    }
+}

@@ -5,7 +5,7 @@
 use super::text::Text;
 use super::types::{Combine, MacroDef, Policy, RuleDef};
 use crate::diagnostics::{Diagnostic, SourceFile, codes};
-use crate::span::{Span, line_col};
+use crate::span::Span;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -105,7 +105,7 @@ impl Provenance {
 
     /// `name:line:col`, for messages that mention a definition in another file.
     pub fn location(&self) -> String {
-        let (line, col) = line_col(&self.source.text, self.span.start as usize);
+        let (line, col) = self.source.line_col(self.span.start as usize);
         format!("{}:{line}:{col}", self.source.name)
     }
 }
