@@ -11,13 +11,14 @@ secl bench --policy PATH --events FILE.jsonl [--seconds N] [--passes N]
 
 Loads the policy once, parses the events once, then evaluates the stream repeatedly on
 one thread for N seconds (default 3), or for exactly N passes with --passes, and prints
-events/s, ns/event and matches per pass.
+events/s, ns/event and matches per pass. --profile also lists, per event type, the rules,
+how many have a guard, and the most expensive predicates.
 Host flags (--agent-version, --kernel-version, --os) as in `secl check`.";
 
 pub fn run(raw: &[String]) -> i32 {
     let mut valued = vec!["policy", "events", "seconds", "passes"];
     valued.extend_from_slice(HOST_FLAGS);
-    let spec = Spec { valued: Box::leak(valued.into_boxed_slice()), switches: &["help"] };
+    let spec = Spec { valued: Box::leak(valued.into_boxed_slice()), switches: &["help", "profile"] };
     let args = match Args::parse(raw, &spec) {
         Ok(a) => a,
         Err(e) => return crate::usage(&e, HELP),
@@ -56,9 +57,13 @@ pub fn run(raw: &[String]) -> i32 {
         }
     };
     let rs = RuleSet::new(loaded);
-    if std::env::var_os("SECL_BENCH_STATS").is_some() {
-        for (t, n, g, p) in rs.bucket_stats() {
-            eprintln!("{t}: {n} rules, {g} guarded, {p} predicates");
+    if args.has("profile") {
+        for (t, n, g, p, unguarded) in rs.bucket_stats() {
+            println!("{t}: {n} rules, {g} guarded, {p} predicates; unguarded: {}", unguarded.join(" "));
+        }
+        println!("most expensive predicates (ns per event of their type, each timed alone):");
+        for c in rs.predicate_costs(&events).iter().take(25) {
+            println!("{:>8.1} ns  {:<8} {}", c.nanos_per_event, c.event_type, c.predicate);
         }
     }
     let mut st = rs.new_state();

@@ -4,11 +4,16 @@
 //! Every case-sensitive plain pattern and path glob requires the value to start with the
 //! text before its first `*` (SPEC §5.2, §5.3), so the prefix is a sound pre-filter. The
 //! prefixes form a byte trie; walking a value down it visits exactly the patterns whose
-//! prefix matches. Regexps and case-insensitive matchers have no usable prefix and are
-//! tried in order.
+//! prefix matches.
+//!
+//! Patterns with no literal prefix (`*id_rsa*`, `*.minexmr.com`) are pre-filtered by
+//! their longest literal run, which every match must contain: one Aho-Corasick scan of
+//! the value finds the few worth trying. Path globs keep only the prefix rule (their
+//! quirks let `/a/` match `/a/*/b`), and regexps are tried in order.
 
 use crate::matcher::StrMatcher;
-use std::sync::Arc;
+use aho_corasick::AhoCorasick;
+use std::sync::{Arc, OnceLock};
 
 #[derive(Clone, Debug, Default)]
 struct TrieNode {
@@ -22,14 +27,51 @@ struct TrieNode {
 pub struct PatternIndex<T> {
     nodes: Vec<TrieNode>,
     entries: Vec<(Arc<StrMatcher>, T)>,
-    /// Entries without a usable prefix.
+    /// Entries without a prefix but with a literal run: (literal, entry, case-insensitive).
+    literal: Vec<(String, u32, bool)>,
+    /// Entries with nothing to pre-filter on.
     unindexed: Vec<u32>,
+    /// Built on first use, after every insert.
+    scanner: OnceLock<Option<Scanner>>,
+}
+
+#[derive(Clone, Debug)]
+struct Scanner {
+    sensitive: Option<(AhoCorasick, Vec<u32>)>,
+    /// ASCII-case-insensitive literals; values with non-ASCII text try these in full,
+    /// since Unicode folding can turn them into ASCII (the Kelvin sign into `k`).
+    insensitive: Option<(AhoCorasick, Vec<u32>)>,
 }
 
 impl<T> Default for PatternIndex<T> {
     fn default() -> Self {
-        PatternIndex { nodes: vec![TrieNode::default()], entries: Vec::new(), unindexed: Vec::new() }
+        PatternIndex {
+            nodes: vec![TrieNode::default()],
+            entries: Vec::new(),
+            literal: Vec::new(),
+            unindexed: Vec::new(),
+            scanner: OnceLock::new(),
+        }
     }
+}
+
+/// The longest `*`-free run of a plain pattern, when it is worth a pre-filter.
+fn longest_literal(m: &StrMatcher) -> Option<(String, bool)> {
+    let StrMatcher::Pattern(p) = m else { return None };
+    let ci = p.is_case_insensitive();
+    let best = p.as_str().split('*').max_by_key(|s| s.len())?;
+    if best.is_empty() || (ci && !best.is_ascii()) {
+        return None;
+    }
+    Some((if ci { best.to_ascii_lowercase() } else { best.to_owned() }, ci))
+}
+
+fn automaton(lits: &[&(String, u32, bool)], ci: bool) -> Option<(AhoCorasick, Vec<u32>)> {
+    if lits.is_empty() {
+        return None;
+    }
+    let ac = AhoCorasick::builder().ascii_case_insensitive(ci).build(lits.iter().map(|l| l.0.as_str())).ok()?;
+    Some((ac, lits.iter().map(|l| l.1).collect()))
 }
 
 /// The prefix every match of `m` starts with, when there is a sound one.
@@ -53,10 +95,15 @@ impl<T> PatternIndex<T> {
 
     pub fn insert(&mut self, m: Arc<StrMatcher>, payload: T) {
         let id = self.entries.len() as u32;
-        let key = prefix(&m).map(|p| p.as_bytes().to_vec());
+        self.scanner = OnceLock::new();
+        let key = prefix(&m).filter(|p| !p.is_empty()).map(|p| p.as_bytes().to_vec());
+        let literal = longest_literal(&m);
         self.entries.push((m, payload));
         let Some(key) = key else {
-            self.unindexed.push(id);
+            match literal {
+                Some((lit, ci)) => self.literal.push((lit, id, ci)),
+                None => self.unindexed.push(id),
+            }
             return;
         };
         let mut node = 0usize;
@@ -102,6 +149,40 @@ impl<T> PatternIndex<T> {
                 return true;
             }
         }
+        if self.literal.is_empty() {
+            return false;
+        }
+        let scanner = self.scanner.get_or_init(|| {
+            let (ci, cs): (Vec<_>, Vec<_>) = self.literal.iter().partition(|l| l.2);
+            Some(Scanner { sensitive: automaton(&cs, false), insensitive: automaton(&ci, true) })
+        });
+        let Some(scanner) = scanner else { return false };
+        let mut try_entry = |e: u32| {
+            let (m, payload) = &self.entries[e as usize];
+            m.matches(s) && f(payload)
+        };
+        if let Some((ac, ids)) = &scanner.sensitive {
+            for hit in ac.find_overlapping_iter(s) {
+                if try_entry(ids[hit.pattern().as_usize()]) {
+                    return true;
+                }
+            }
+        }
+        if let Some((ac, ids)) = &scanner.insensitive {
+            if s.is_ascii() {
+                for hit in ac.find_overlapping_iter(s) {
+                    if try_entry(ids[hit.pattern().as_usize()]) {
+                        return true;
+                    }
+                }
+            } else {
+                for &e in ids {
+                    if try_entry(e) {
+                        return true;
+                    }
+                }
+            }
+        }
         false
     }
 }
@@ -119,13 +200,27 @@ mod tests {
             StrMatcher::Glob(Glob::new("/usr/bin/*", false).unwrap()),
             StrMatcher::Glob(Glob::new("/usr/**", false).unwrap()),
             StrMatcher::Pattern(Pattern::new("*rsa*", false).unwrap()),
+            StrMatcher::Pattern(Pattern::new("*id_*_rsa", false).unwrap()),
+            StrMatcher::Pattern(Pattern::new("*.MineXmr.com", true).unwrap()),
+            StrMatcher::Pattern(Pattern::new("*", false).unwrap()),
             StrMatcher::Regex(regex::Regex::new("^/tmp").unwrap()),
             StrMatcher::Glob(Glob::new("/a/*/b", false).unwrap()),
         ];
         for (i, m) in ms.iter().enumerate() {
             idx.insert(Arc::new(m.clone()), i);
         }
-        for s in ["/usr/bin/ls", "/usr/lib/x", "/home/id_rsa", "/tmp/x", "/a/", "", "/usr"] {
+        for s in [
+            "/usr/bin/ls",
+            "/usr/lib/x",
+            "/home/id_rsa",
+            "/tmp/x",
+            "/a/",
+            "",
+            "/usr",
+            "pool.minexmr.COM",
+            "x.minexmr.com\u{212A}",
+            "id_x_rsa",
+        ] {
             let mut got = Vec::new();
             idx.find(s, |i| {
                 got.push(*i);

@@ -131,10 +131,17 @@ impl RuleSet {
         v
     }
 
-    /// Per event type: (rules, rules with a guard, distinct predicates).
-    pub fn bucket_stats(&self) -> Vec<(&str, usize, usize, usize)> {
-        let mut v: Vec<_> =
-            self.buckets.iter().map(|(t, b)| (&**t, b.rules.len(), b.guards.guarded, b.preds.preds.len())).collect();
+    /// Per event type: (rules, rules with a guard, distinct predicates, unguarded rule ids).
+    pub fn bucket_stats(&self) -> Vec<(&str, usize, usize, usize, Vec<&str>)> {
+        let mut v: Vec<_> = self
+            .buckets
+            .iter()
+            .map(|(t, b)| {
+                let unguarded =
+                    b.guards.unguarded.iter().map(|p| &*self.rules[b.rules[*p as usize] as usize].id).collect();
+                (&**t, b.rules.len(), b.guards.guarded, b.preds.preds.len(), unguarded)
+            })
+            .collect();
         v.sort_unstable();
         v
     }
@@ -431,4 +438,42 @@ fn _assert_send_sync() {
 #[allow(dead_code)]
 fn _uses(v: &dyn VarView) -> &dyn VarView {
     v
+}
+
+/// One predicate's measured cost (see [`RuleSet::predicate_costs`]).
+#[derive(Clone, Debug)]
+pub struct PredicateCost {
+    pub event_type: String,
+    pub predicate: String,
+    pub nanos_per_event: f64,
+}
+
+impl RuleSet {
+    /// Times every predicate of every bucket on `events` (each event against its own
+    /// bucket): where a policy spends its time. For `secl bench --profile`.
+    pub fn predicate_costs<E: Event>(&self, events: &[E]) -> Vec<PredicateCost> {
+        let mut out = Vec::new();
+        let scopes = EventScopes::default();
+        let store = VarStore::default();
+        for (t, b) in &self.buckets {
+            let evs: Vec<&E> = events.iter().filter(|e| e.event_type() == &**t).collect();
+            if evs.is_empty() {
+                continue;
+            }
+            for p in &b.preds.preds {
+                let start = std::time::Instant::now();
+                for ev in &evs {
+                    let view = ScopedVars { store: &store, scopes: &scopes, inherited: &self.inherited };
+                    let cx = Cx { now: Cell::new(None), event_time: ev.timestamp_ns(), register: Some(0), vars: &view };
+                    std::hint::black_box(test(&p.node, *ev, &cx));
+                }
+                let ns = start.elapsed().as_nanos() as f64 / evs.len() as f64;
+                let mut text = format!("{:?}", p.node);
+                text.truncate(160);
+                out.push(PredicateCost { event_type: t.to_string(), predicate: text, nanos_per_event: ns });
+            }
+        }
+        out.sort_by(|a, b| b.nanos_per_event.total_cmp(&a.nanos_per_event));
+        out
+    }
 }

@@ -14,8 +14,9 @@ use crate::matcher::StrMatcher;
 use crate::model::FieldId;
 use std::sync::Arc;
 
-/// A guard made of pattern members is worth it only when it has few of them.
-const MAX_GUARD_PATTERNS: usize = 8;
+/// Pattern members are pre-filtered (prefix trie, literal scan), so a guard may hold many;
+/// past this many a rule is cheaper to evaluate than to index.
+const MAX_GUARD_PATTERNS: usize = 256;
 
 #[derive(Debug, Default)]
 struct FieldGuard {
@@ -32,6 +33,8 @@ pub struct Guards {
     always: Vec<u64>,
     pub words: usize,
     pub guarded: usize,
+    /// Positions of the rules without a guard.
+    pub unguarded: Vec<u32>,
 }
 
 enum Members<'a> {
@@ -63,14 +66,32 @@ fn guard_of(node: &Node) -> Option<(FieldLoad, Members<'_>)> {
     }
 }
 
-fn conjuncts<'a>(node: &'a Node, out: &mut Vec<&'a Node>) {
+/// A rule's guard: alternatives, one of which holds whenever the rule does. A conjunction
+/// takes the best guard of its parts; a disjunction needs one for every part and takes
+/// them all.
+fn guard(node: &Node) -> Option<Vec<(FieldLoad, Members<'_>)>> {
     match node {
-        Node::And(a, b) => {
-            conjuncts(a, out);
-            conjuncts(b, out);
+        Node::And(a, b) => match (guard(a), guard(b)) {
+            (Some(x), Some(y)) => Some(if score(&x) <= score(&y) { x } else { y }),
+            (x, y) => x.or(y),
+        },
+        Node::Or(a, b) => {
+            let mut x = guard(a)?;
+            x.extend(guard(b)?);
+            Some(x)
         }
-        other => out.push(other),
+        leaf => {
+            let (load, members) = guard_of(leaf)?;
+            let usable =
+                matches!(load.ty.element(), Ty::Str | Ty::Int) && pattern_count(&members) <= MAX_GUARD_PATTERNS;
+            usable.then(|| vec![(load, members)])
+        }
     }
+}
+
+/// Lower is better: fewer alternatives and fewer patterns to try per event.
+fn score(g: &[(FieldLoad, Members<'_>)]) -> usize {
+    g.iter().map(|(_, m)| 1 + 4 * pattern_count(m)).sum()
 }
 
 fn pattern_count(m: &Members<'_>) -> usize {
@@ -89,37 +110,33 @@ impl Guards {
         let mut guarded = 0;
         for (pos, body) in bodies.enumerate() {
             count = pos as u32 + 1;
-            let mut parts = Vec::new();
-            conjuncts(body, &mut parts);
-            let best = parts
-                .iter()
-                .filter_map(|p| guard_of(p))
-                .filter(|(f, m)| matches!(f.ty.element(), Ty::Str | Ty::Int) && pattern_count(m) <= MAX_GUARD_PATTERNS)
-                .min_by_key(|(_, m)| pattern_count(m));
-            let Some((load, members)) = best else {
+            let Some(alternatives) = guard(body).filter(|g| score(g) <= 4 * MAX_GUARD_PATTERNS) else {
                 always.push(pos as u32);
                 continue;
             };
             guarded += 1;
-            let g = by_field.entry(load.field).or_default();
-            g.load = Some(load);
             let pos = pos as u32;
-            match members {
-                Members::Ints(v) => {
-                    for i in v {
-                        g.ints.entry(*i).or_default().push(pos);
+            for (load, members) in alternatives {
+                let g = by_field.entry(load.field).or_default();
+                g.load = Some(load);
+                match members {
+                    Members::Ints(v) => {
+                        for i in v {
+                            g.ints.entry(*i).or_default().push(pos);
+                        }
                     }
-                }
-                Members::Strs(v) => {
-                    for m in v {
-                        match &*m {
-                            StrMatcher::Exact(s) => g.strs.entry(Box::from(&**s)).or_default().push(pos),
-                            _ => g.others.insert(m.clone(), pos),
+                    Members::Strs(v) => {
+                        for m in v {
+                            match &*m {
+                                StrMatcher::Exact(s) => g.strs.entry(Box::from(&**s)).or_default().push(pos),
+                                _ => g.others.insert(m.clone(), pos),
+                            }
                         }
                     }
                 }
             }
         }
+        let unguarded = always.clone();
         let words = (count as usize).div_ceil(64).max(1);
         let mut bits = vec![0u64; words];
         for p in always {
@@ -127,7 +144,7 @@ impl Guards {
         }
         let mut fields: Vec<FieldGuard> = by_field.into_values().collect();
         fields.sort_by_key(|g| g.load.map(|l| l.field));
-        Guards { fields, always: bits, words, guarded }
+        Guards { fields, always: bits, words, guarded, unguarded }
     }
 
     /// Fills `bits` with the candidate rules of this event.

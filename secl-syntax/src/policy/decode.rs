@@ -77,7 +77,7 @@ impl Decoder<'_> {
             let span = Span::new(start, start);
             return Text::synthetic("", span, self.source.clone());
         }
-        let style = detect_style(self.src, start, s.may_coerce());
+        let style = detect_style(self.src, start, s.may_coerce(), s.as_str());
         let (map, span) = align(self.source, start, s.as_str(), style);
         Text { value: s.as_str().to_string(), span, map }
     }

@@ -174,16 +174,45 @@ pub(crate) enum Style {
     },
 }
 
-/// Works out the style of the scalar whose marker is at byte `start` of `src`. `plain` is
-/// whether the loader saw a plain scalar; block scalars are the non-plain ones that do not
-/// start with a quote (their marker points at the first content character, not at `|`).
-pub(crate) fn detect_style(src: &str, start: usize, plain: bool) -> Style {
-    match src.as_bytes().get(start) {
-        Some(b'\'') if !plain => Style::SingleQuoted,
-        Some(b'"') if !plain => Style::DoubleQuoted,
-        _ if plain => Style::Plain,
-        _ => block_style(src, start).unwrap_or(Style::Plain),
+/// Works out the style of the scalar whose marker is at byte `start` of `src` and whose
+/// decoded value is `value`. `plain` is whether the loader saw a plain scalar; block
+/// scalars are the non-plain ones whose marker is not on their `|` or `>` but on their
+/// first content character.
+///
+/// A quote at the marker is a quoted scalar unless it is the first character of a block
+/// scalar's content (`|-` then a line `"bash" == exec.comm`): then it starts a line of its
+/// own under a block header, and the value's first line is that line, verbatim.
+pub(crate) fn detect_style(src: &str, start: usize, plain: bool, value: &str) -> Style {
+    let quote = match src.as_bytes().get(start) {
+        _ if plain => return Style::Plain,
+        Some(b'\'') => Style::SingleQuoted,
+        Some(b'"') => Style::DoubleQuoted,
+        _ => return block_style(src, start).unwrap_or(Style::Plain),
+    };
+    if starts_block_content(src, start, value)
+        && let Some(block) = block_style(src, start)
+    {
+        return block;
     }
+    quote
+}
+
+/// Whether the text at `start` reads as the first content line of a block scalar with
+/// value `value`: only indentation before it on its line, and the value (after leading
+/// empty lines) starts with the rest of the line, verbatim, then a line break (literal) or
+/// a space (folded) or its end. A quoted scalar cannot: its value lacks at least the
+/// opening quote.
+fn starts_block_content(src: &str, start: usize, value: &str) -> bool {
+    let indent = &src[line_start(src, start)..start];
+    if !indent.bytes().all(|b| b == b' ') {
+        return false;
+    }
+    let rest = &src[start..];
+    let line = &rest[..rest.find(['\n', '\r']).unwrap_or(rest.len())];
+    value
+        .trim_start_matches('\n')
+        .strip_prefix(line)
+        .is_some_and(|after| matches!(after.bytes().next(), None | Some(b'\n' | b' ')))
 }
 
 fn line_start(src: &str, pos: usize) -> usize {
@@ -393,7 +422,7 @@ mod tests {
     fn text_at(yaml: &str, needle: &str, value: &str, plain: bool) -> Text {
         let src = SourceFile::new("t.yaml", yaml);
         let start = yaml.find(needle).unwrap();
-        let style = detect_style(yaml, start, plain);
+        let style = detect_style(yaml, start, plain, value);
         let (map, span) = align(&src, start, value, style);
         Text { value: value.into(), span, map }
     }
@@ -443,6 +472,28 @@ mod tests {
         let y = "k: >\r\n  a\r\n  b\r\n\r\n   c\r\n";
         let t = text_at(y, "a\r", "a b\n c\n", false);
         check_roundtrip(&t);
+    }
+
+    #[test]
+    fn block_starting_with_a_quote() {
+        // A `|-` block whose first content character is a quote is not a quoted scalar.
+        let y = "k: |-\n  \"bash\" == exec.comm\n  && exec.pidd == 1\nz: 1\n";
+        let t = text_at(y, "\"bash", "\"bash\" == exec.comm\n&& exec.pidd == 1", false);
+        assert!(matches!(detect_style(y, y.find("\"bash").unwrap(), false, &t.value), Style::Literal { .. }));
+        check_roundtrip(&t);
+        let y = "k: >\n\n  'a' b\n  c\n";
+        let t = text_at(y, "'a'", "\n'a' b c\n", false);
+        assert!(matches!(detect_style(y, y.find("'a'").unwrap(), false, &t.value), Style::Folded { .. }));
+        check_roundtrip(&t);
+        // Quoted scalars stay quoted, even alone on a line under a block header's line.
+        let y = "k: |\n\"b\": 1\n";
+        let at = y.find("\"b").unwrap();
+        assert_eq!(detect_style(y, at, false, "b"), Style::DoubleQuoted);
+        let y = "k:\n  \"\\\"x\"\n";
+        assert_eq!(detect_style(y, y.find('"').unwrap(), false, "\"x"), Style::DoubleQuoted);
+        let y = "k: |\n  'it''s'\n";
+        // Under a header, a line that decodes differently from its text is not the block's.
+        assert_eq!(detect_style(y, y.find('\'').unwrap(), false, "it's"), Style::SingleQuoted);
     }
 
     #[test]
