@@ -22,6 +22,8 @@ const MAX_GUARD_PATTERNS: usize = 256;
 struct FieldGuard {
     load: Option<FieldLoad>,
     strs: FxHashMap<Box<str>, Vec<u32>>,
+    /// Members of case-insensitive fields, folded.
+    folded: FxHashMap<Box<str>, Vec<u32>>,
     ints: FxHashMap<i64, Vec<u32>>,
     others: crate::pattern_index::PatternIndex<u32>,
 }
@@ -129,6 +131,7 @@ impl Guards {
                         for m in v {
                             match &*m {
                                 StrMatcher::Exact(s) => g.strs.entry(Box::from(&**s)).or_default().push(pos),
+                                StrMatcher::ExactFolded(s) => g.folded.entry(Box::from(&**s)).or_default().push(pos),
                                 _ => g.others.insert(m.clone(), pos),
                             }
                         }
@@ -154,10 +157,22 @@ impl Guards {
             let Some(load) = &g.load else { continue };
             let v = super::eval::load(ev, load, None);
             let mut set = |p: &u32| bits[(*p / 64) as usize] |= 1 << (*p % 64);
-            if !g.strs.is_empty() || !g.others.is_empty() {
+            if !g.strs.is_empty() || !g.others.is_empty() || !g.folded.is_empty() {
                 v.any_str(|s| {
                     if let Some(rules) = g.strs.get(s) {
                         rules.iter().for_each(&mut set);
+                    }
+                    if !g.folded.is_empty() {
+                        // Folding allocates only for values with upper-case or non-ASCII text.
+                        let key: std::borrow::Cow<'_, str> =
+                            if s.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
+                                std::borrow::Cow::Borrowed(s)
+                            } else {
+                                std::borrow::Cow::Owned(crate::matcher::fold(s))
+                            };
+                        if let Some(rules) = g.folded.get(&*key) {
+                            rules.iter().for_each(&mut set);
+                        }
                     }
                     g.others.find(s, |p| {
                         set(p);

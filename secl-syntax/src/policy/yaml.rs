@@ -3,21 +3,28 @@
 //! `marked-yaml` rejects anchors and aliases outright, so alias-expansion bombs cannot
 //! happen. What it does not bound is nesting (its parser recurses once per level, so a deep
 //! document overflows the stack) and node count (about 190 bytes of memory per node). Both
-//! are bounded here with a cheap pre-scan before the parser sees the text.
+//! are bounded here with a cheap pre-scan before the parser sees the text: a tokenizer that
+//! follows the scanner's rules for where tokens start and end (so that the content of
+//! quoted, block and multi-line plain scalars is never taken for structure) and keeps the
+//! scanner's stack of block indentation columns.
 
 use crate::diagnostics::{Code, Diagnostic, SourceFile, codes};
 use crate::span::{Span, line_col};
 use marked_yaml::{LoadError, LoaderOptions, Marker, Node};
 use std::sync::Arc;
 
-/// Width of the indentation-and-indicator prefix of a line (`    - - ? `) past which the
-/// document is refused. Block nesting can only grow with that width, and flow nesting is
-/// capped at 255 by the scanner, so this bounds the parser's recursion.
+/// Column (0-based, in characters) past which no block collection may start: a line whose
+/// mapping key, `- ` or `? ` sits further right is refused. A nested block collection starts
+/// on a strictly deeper column than its parent (an indentless sequence shares its mapping's),
+/// and flow nesting is capped at 255 by the scanner, so this bounds the parser's recursion.
 pub const MAX_LINE_INDENT: usize = 256;
 
-/// Structural indicator characters (`, - : ? [ {`) past which the document is refused.
-/// Every node needs one of them nearby, so this bounds the node count (and memory) well
-/// above any real policy: the 226 KB default policy has about 10 000.
+/// Flow collections (`[`, `{`) nested deeper than this are refused; the scanner's own limit.
+const MAX_FLOW_DEPTH: usize = 255;
+
+/// Structural indicators (`- `, `? `, `: `, `,`, `[`, `{`, outside scalars) past which the
+/// document is refused. Every node needs one of them nearby, so this bounds the node count
+/// (and memory) well above any real policy: the 226 KB default policy has about 10 000.
 pub const MAX_INDICATORS: usize = 1_000_000;
 
 /// Byte offsets of YAML markers.
@@ -119,53 +126,482 @@ pub(crate) fn load(source: &Arc<SourceFile>) -> Result<(Node, LineIndex), Box<Di
 }
 
 fn prescan(source: &Arc<SourceFile>, text: &str, base: usize) -> Result<(), Box<Diagnostic>> {
-    let indicators = text.bytes().filter(|b| matches!(b, b',' | b'-' | b':' | b'?' | b'[' | b'{')).count();
-    if indicators > MAX_INDICATORS {
-        return Err(Box::new(
-            Diagnostic::error(
-                codes::TOO_LARGE,
-                format!("the policy has too many YAML nodes (more than {MAX_INDICATORS} structural indicators)"),
-            )
-            .with_source(source.clone()),
-        ));
-    }
-    let mut line_start = 0;
-    for line in text.split(['\n', '\r']) {
-        let width = indent_width(line);
-        if width > MAX_LINE_INDENT {
-            let at = base + line_start;
-            return Err(Box::new(
-                Diagnostic::error(
-                    codes::TOO_DEEP,
-                    format!("YAML nesting too deep: indentation deeper than {MAX_LINE_INDENT} columns"),
-                )
-                .with_label(Span::new(at, at + width), "indented too deep")
-                .with_source(source.clone()),
-            ));
-        }
-        line_start += line.len() + 1;
-    }
-    Ok(())
+    let limits = Limits { indent: MAX_LINE_INDENT, flow: MAX_FLOW_DEPTH, indicators: MAX_INDICATORS };
+    let refusal = match PreScan::new(text, limits).run() {
+        Ok(()) => return Ok(()),
+        Err(r) => r,
+    };
+    let d = match refusal {
+        Refusal::Indicators => Diagnostic::error(
+            codes::TOO_LARGE,
+            format!("the policy has too many YAML nodes (more than {MAX_INDICATORS} structural indicators)"),
+        ),
+        Refusal::Block { line, at } => Diagnostic::error(
+            codes::TOO_DEEP,
+            format!("YAML nesting too deep: indentation deeper than {MAX_LINE_INDENT} columns"),
+        )
+        .with_label(Span::new(base + line, base + at), "indented too deep"),
+        Refusal::Flow { at } => Diagnostic::error(
+            codes::TOO_DEEP,
+            format!("YAML nesting too deep: more than {MAX_FLOW_DEPTH} nested flow collections"),
+        )
+        .with_label(Span::new(base + at, base + at + 1), "nested too deep"),
+    };
+    Err(Box::new(d.with_source(source.clone())))
 }
 
-/// Length of the leading run of blanks, block indicators (`- `, `? `, `: `), anchors and
-/// tags: the column at which a block collection on this line can start at the latest.
-fn indent_width(line: &str) -> usize {
-    let b = line.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b' ' | b'\t' => i += 1,
-            b'-' | b'?' | b':' if matches!(b.get(i + 1), None | Some(b' ' | b'\t')) => i += 1,
-            b'&' | b'!' => {
-                while i < b.len() && !matches!(b[i], b' ' | b'\t') {
-                    i += 1;
-                }
-            }
-            _ => break,
+#[derive(Clone, Copy, Debug)]
+struct Limits {
+    indent: usize,
+    flow: usize,
+    indicators: usize,
+}
+
+/// Why the pre-scan refused a document.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Refusal {
+    /// A block collection starting at byte `at`, too far right; `line` is its line's start.
+    Block { line: usize, at: usize },
+    /// The flow collection opened at byte `at` is nested too deep.
+    Flow { at: usize },
+    /// Too many structural indicators.
+    Indicators,
+}
+
+/// A mapping key that may be followed by `:` (the scanner's "simple key").
+#[derive(Clone, Copy, Debug)]
+struct SimpleKey {
+    pos: usize,
+    col: usize,
+    line: usize,
+    line_start: usize,
+}
+
+/// The pre-scan: a tokenizer that follows `yaml-rust2`'s scanner as far as nesting goes.
+///
+/// It skips what the scanner reads as scalar content (quoted scalars, block scalars with
+/// the content indentation the scanner computes, plain scalars continued on more indented
+/// lines, comments) and tracks what makes the parser recurse: the stack of block
+/// indentation columns, which grows only where a `- `, `? ` or `key:` opens a collection
+/// on a deeper column, and the flow depth. Errors of the scanner are not reported (the
+/// parser reports them); past one, the scanner stops, so what the pre-scan makes of the
+/// rest cannot matter.
+struct PreScan<'a> {
+    b: &'a [u8],
+    pos: usize,
+    /// Column (in characters) of `pos`, its line number and the start of its line.
+    col: usize,
+    line: usize,
+    line_start: usize,
+    /// Column of the innermost block collection (-1 at the top), and the enclosing ones.
+    indent: isize,
+    indents: Vec<isize>,
+    flow: usize,
+    simple_key_allowed: bool,
+    /// The possible simple key of the block context (flow ones never open a collection).
+    key: Option<SimpleKey>,
+    /// Where a `:` right after a JSON-like key (`"a":1`) is a value indicator in a flow.
+    adjacent_value_at: usize,
+    indicators: usize,
+    limits: Limits,
+}
+
+fn is_blank(c: Option<u8>) -> bool {
+    matches!(c, Some(b' ' | b'\t'))
+}
+
+fn is_break(c: Option<u8>) -> bool {
+    matches!(c, Some(b'\n' | b'\r'))
+}
+
+fn is_blankz(c: Option<u8>) -> bool {
+    matches!(c, None | Some(b' ' | b'\t' | b'\n' | b'\r'))
+}
+
+fn is_flow(c: Option<u8>) -> bool {
+    matches!(c, Some(b',' | b'[' | b']' | b'{' | b'}'))
+}
+
+impl<'a> PreScan<'a> {
+    fn new(text: &'a str, limits: Limits) -> PreScan<'a> {
+        PreScan {
+            b: text.as_bytes(),
+            pos: 0,
+            col: 0,
+            line: 0,
+            line_start: 0,
+            indent: -1,
+            indents: Vec::new(),
+            flow: 0,
+            simple_key_allowed: true,
+            key: None,
+            adjacent_value_at: usize::MAX,
+            indicators: 0,
+            limits,
         }
     }
-    i
+
+    fn cur(&self) -> Option<u8> {
+        self.b.get(self.pos).copied()
+    }
+
+    fn at(&self, k: usize) -> Option<u8> {
+        self.b.get(self.pos + k).copied()
+    }
+
+    /// Moves past one byte that is not a line break.
+    fn bump(&mut self) {
+        if let Some(&c) = self.b.get(self.pos) {
+            if c & 0xC0 != 0x80 {
+                self.col += 1;
+            }
+            self.pos += 1;
+        }
+    }
+
+    /// Moves past the line break at `pos` (`\r\n`, `\n` or `\r`).
+    fn newline(&mut self) {
+        self.pos += if self.cur() == Some(b'\r') && self.at(1) == Some(b'\n') { 2 } else { 1 };
+        self.line += 1;
+        self.col = 0;
+        self.line_start = self.pos;
+    }
+
+    /// Moves to the next line break (or the end), leaving the column stale: a line break or
+    /// the end of the text follows.
+    fn skip_to_eol(&mut self) {
+        let rest = &self.b[self.pos..];
+        self.pos += rest.iter().position(|&c| c == b'\n' || c == b'\r').unwrap_or(rest.len());
+    }
+
+    fn at_document_marker(&self) -> bool {
+        self.col == 0
+            && (self.b[self.pos..].starts_with(b"---") || self.b[self.pos..].starts_with(b"..."))
+            && is_blankz(self.at(3))
+    }
+
+    fn count(&mut self) -> Result<(), Refusal> {
+        self.indicators += 1;
+        if self.indicators > self.limits.indicators {
+            return Err(Refusal::Indicators);
+        }
+        Ok(())
+    }
+
+    fn save_key(&mut self) {
+        if self.flow == 0 && self.simple_key_allowed {
+            self.key = Some(SimpleKey { pos: self.pos, col: self.col, line: self.line, line_start: self.line_start });
+        }
+    }
+
+    fn remove_key(&mut self) {
+        if self.flow == 0 {
+            self.key = None;
+        }
+    }
+
+    /// A block collection may start at column `col` (byte `at` of the line at `line`).
+    fn roll(&mut self, col: usize, line: usize, at: usize) -> Result<(), Refusal> {
+        if self.flow > 0 {
+            return Ok(());
+        }
+        if col > self.limits.indent {
+            return Err(Refusal::Block { line, at });
+        }
+        if self.indent < col as isize {
+            self.indents.push(self.indent);
+            self.indent = col as isize;
+        }
+        Ok(())
+    }
+
+    /// Closes the block collections deeper than `col`.
+    fn unroll(&mut self, col: isize) {
+        if self.flow > 0 {
+            return;
+        }
+        while self.indent > col {
+            self.indent = self.indents.pop().unwrap_or(-1);
+        }
+    }
+
+    fn skip_to_next_token(&mut self) {
+        loop {
+            match self.cur() {
+                Some(b' ' | b'\t') => self.bump(),
+                Some(b'\n' | b'\r') => {
+                    self.newline();
+                    if self.flow == 0 {
+                        self.simple_key_allowed = true;
+                    }
+                }
+                Some(b'#') => self.skip_to_eol(),
+                _ => return,
+            }
+        }
+    }
+
+    fn run(&mut self) -> Result<(), Refusal> {
+        loop {
+            self.skip_to_next_token();
+            let Some(c) = self.cur() else {
+                return Ok(());
+            };
+            // In the block context a simple key ends with its line (or 1024 bytes).
+            if let Some(k) = self.key
+                && self.flow == 0
+                && (k.line < self.line || k.pos + 1024 < self.pos)
+            {
+                self.key = None;
+            }
+            self.unroll(self.col as isize);
+            if self.col == 0 && c == b'%' {
+                self.skip_to_eol();
+                continue;
+            }
+            if self.at_document_marker() {
+                self.unroll(-1);
+                self.key = None;
+                self.simple_key_allowed = false;
+                self.pos += 3;
+                self.col += 3;
+                continue;
+            }
+            let next = self.at(1);
+            match c {
+                b'[' | b'{' => {
+                    self.save_key();
+                    self.flow += 1;
+                    if self.flow > self.limits.flow {
+                        return Err(Refusal::Flow { at: self.pos });
+                    }
+                    self.count()?;
+                    self.simple_key_allowed = true;
+                    self.bump();
+                }
+                b']' | b'}' => {
+                    self.remove_key();
+                    self.flow = self.flow.saturating_sub(1);
+                    self.simple_key_allowed = false;
+                    self.bump();
+                    self.json_like_key_ends();
+                }
+                b',' => {
+                    self.remove_key();
+                    self.count()?;
+                    self.simple_key_allowed = true;
+                    self.bump();
+                }
+                b'-' | b'?' if is_blankz(next) => {
+                    self.roll(self.col, self.line_start, self.pos)?;
+                    self.remove_key();
+                    self.count()?;
+                    self.simple_key_allowed = true;
+                    self.bump();
+                }
+                b':' if is_blankz(next) || (self.flow > 0 && (is_flow(next) || self.pos == self.adjacent_value_at)) => {
+                    if self.flow == 0 {
+                        match self.key.take() {
+                            Some(k) => {
+                                self.roll(k.col, k.line_start, k.pos)?;
+                                self.simple_key_allowed = false;
+                            }
+                            None => {
+                                self.roll(self.col, self.line_start, self.pos)?;
+                                self.simple_key_allowed = true;
+                            }
+                        }
+                    }
+                    self.count()?;
+                    self.bump();
+                }
+                b'*' | b'&' => {
+                    self.save_key();
+                    self.simple_key_allowed = false;
+                    self.bump();
+                    while !is_blankz(self.cur()) && !is_flow(self.cur()) {
+                        self.bump();
+                    }
+                }
+                b'!' => {
+                    self.save_key();
+                    self.simple_key_allowed = false;
+                    self.bump();
+                    while !is_blankz(self.cur()) && !(self.flow > 0 && is_flow(self.cur())) {
+                        self.bump();
+                    }
+                }
+                b'|' | b'>' if self.flow == 0 => {
+                    self.save_key();
+                    self.simple_key_allowed = true;
+                    self.block_scalar();
+                }
+                b'\'' | b'"' => {
+                    self.save_key();
+                    self.simple_key_allowed = false;
+                    self.quoted(c);
+                    self.json_like_key_ends();
+                }
+                _ => {
+                    self.save_key();
+                    self.simple_key_allowed = false;
+                    self.plain();
+                }
+            }
+        }
+    }
+
+    /// After a quoted scalar or a flow collection, a `:` may follow at once in a flow.
+    fn json_like_key_ends(&mut self) {
+        if self.flow > 0 {
+            while is_blank(self.cur()) {
+                self.bump();
+            }
+            self.adjacent_value_at = self.pos;
+        }
+    }
+
+    /// A single- or double-quoted scalar, from its opening quote to past its closing one.
+    fn quoted(&mut self, quote: u8) {
+        self.bump();
+        while let Some(c) = self.cur() {
+            match c {
+                b'\'' if quote == b'\'' && self.at(1) == Some(b'\'') => {
+                    self.bump();
+                    self.bump();
+                }
+                _ if c == quote => {
+                    self.bump();
+                    return;
+                }
+                b'\\' if quote == b'"' => {
+                    self.bump();
+                    if is_break(self.cur()) {
+                        self.newline();
+                    } else {
+                        self.bump();
+                    }
+                }
+                b'\n' | b'\r' => self.newline(),
+                _ => self.bump(),
+            }
+        }
+    }
+
+    /// A plain scalar: runs of characters separated by blanks, continued on the next lines
+    /// while they are indented deeper than the enclosing block collection (or in a flow).
+    fn plain(&mut self) {
+        let indent = self.indent + 1;
+        let mut after_break = false;
+        loop {
+            if self.cur() == Some(b'#') || self.at_document_marker() {
+                break;
+            }
+            let start = self.pos;
+            while !is_blankz(self.cur()) && self.can_be_plain() {
+                self.bump();
+            }
+            if self.pos > start {
+                after_break = false;
+            }
+            if !is_blank(self.cur()) && !is_break(self.cur()) {
+                break;
+            }
+            while is_blank(self.cur()) || is_break(self.cur()) {
+                if is_break(self.cur()) {
+                    self.newline();
+                    after_break = true;
+                } else {
+                    self.bump();
+                }
+            }
+            if self.flow == 0 && (self.col as isize) < indent {
+                break;
+            }
+        }
+        if after_break {
+            self.simple_key_allowed = true;
+        }
+    }
+
+    fn can_be_plain(&self) -> bool {
+        match self.cur() {
+            Some(b':') => !(is_blankz(self.at(1)) || (self.flow > 0 && is_flow(self.at(1)))),
+            c => !(self.flow > 0 && is_flow(c)),
+        }
+    }
+
+    /// A literal or folded block scalar, from its indicator to the first line less indented
+    /// than its content (the indentation the scanner computes: explicit, or that of the
+    /// first non-empty line, and at least one more than the enclosing collection's).
+    fn block_scalar(&mut self) {
+        let parent = self.indent;
+        self.bump();
+        let digit = |c: Option<u8>| c.filter(u8::is_ascii_digit).map(|d| usize::from(d - b'0'));
+        let mut increment = 0;
+        if matches!(self.cur(), Some(b'+' | b'-')) {
+            self.bump();
+            if let Some(d) = digit(self.cur()) {
+                increment = d;
+                self.bump();
+            }
+        } else if let Some(d) = digit(self.cur()) {
+            increment = d;
+            self.bump();
+            if matches!(self.cur(), Some(b'+' | b'-')) {
+                self.bump();
+            }
+        }
+        // Blanks and a comment (anything else is an error of the scanner).
+        self.skip_to_eol();
+        if self.cur().is_none() {
+            return;
+        }
+        self.newline();
+        let floor = usize::try_from(parent + 1).unwrap_or(0);
+        let indent = if increment > 0 {
+            let indent = if parent >= 0 { floor - 1 + increment } else { increment };
+            self.skip_block_indent(indent);
+            indent
+        } else {
+            let mut widest = 0;
+            loop {
+                while self.cur() == Some(b' ') {
+                    self.bump();
+                }
+                widest = widest.max(self.col);
+                if !is_break(self.cur()) {
+                    break;
+                }
+                self.newline();
+            }
+            widest.max(floor)
+        };
+        while self.col == indent && self.cur().is_some() {
+            if indent == 0 && self.b[self.pos..].starts_with(b"...") && is_blankz(self.at(3)) {
+                break;
+            }
+            self.skip_to_eol();
+            if self.cur().is_none() {
+                break;
+            }
+            self.newline();
+            self.skip_block_indent(indent);
+        }
+    }
+
+    /// Skips the indentation of block scalar lines, up to `indent` spaces, and empty lines.
+    fn skip_block_indent(&mut self, indent: usize) {
+        loop {
+            while self.col < indent && self.cur() == Some(b' ') {
+                self.bump();
+            }
+            if !is_break(self.cur()) {
+                return;
+            }
+            self.newline();
+        }
+    }
 }
 
 fn load_error(source: &Arc<SourceFile>, index: &LineIndex, e: &LoadError) -> Diagnostic {
