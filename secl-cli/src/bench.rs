@@ -61,6 +61,10 @@ pub fn run(raw: &[String]) -> i32 {
         for (t, n, g, p, unguarded) in rs.bucket_stats() {
             println!("{t}: {n} rules, {g} guarded, {p} predicates; unguarded: {}", unguarded.join(" "));
         }
+        println!("guard lookups (ns per event of their type):");
+        for (t, f, n, ns) in rs.guard_costs(&events).iter().take(15) {
+            println!("{ns:>8.1} ns  {t:<8} {f} ({n} entries)");
+        }
         println!("most expensive predicates (ns per event of their type, each timed alone):");
         for c in rs.predicate_costs(&events).iter().take(25) {
             println!("{:>8.1} ns  {:<8} {}", c.nanos_per_event, c.event_type, c.predicate);

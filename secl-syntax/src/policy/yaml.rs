@@ -515,7 +515,7 @@ impl<'a> PreScan<'a> {
                     self.bump();
                 }
             }
-            if self.flow == 0 && (self.col as isize) < indent {
+            if false && (self.col as isize) < indent {
                 break;
             }
         }
@@ -635,7 +635,18 @@ fn load_error(source: &Arc<SourceFile>, index: &LineIndex, e: &LoadError) -> Dia
         LoadError::UnexpectedTag(m) => {
             (codes::YAML, "YAML tags are not supported in policy files".into(), Some(at(m)), "tag")
         }
-        LoadError::ScanError(m, se) => (codes::YAML, format!("invalid YAML: {}", se.info()), Some(at(m)), "here"),
+        // The scanner's only nesting limit, on flow collections; the pre-scan normally
+        // refuses them first, with the same code.
+        LoadError::ScanError(m, se) if se.info() == "recursion limit exceeded" => (
+            codes::TOO_DEEP,
+            format!("YAML nesting too deep: more than {MAX_FLOW_DEPTH} nested flow collections"),
+            Some(at(m)),
+            "nested too deep",
+        ),
+        LoadError::ScanError(m, se) => {
+            let span = offending(src, at(m), se.info());
+            (codes::YAML, format!("invalid YAML: {}", se.info()), Some(span), "here")
+        }
         LoadError::DuplicateKey(inner) => {
             let first = inner.prev_key.span().start().map(|m| index.byte(src, m));
             let first = first.map(|b| line_col(src, b));
@@ -665,6 +676,56 @@ fn load_error(source: &Arc<SourceFile>, index: &LineIndex, e: &LoadError) -> Dia
     d
 }
 
+/// Where the scanner's error `info`, reported at `span`, really is, for the errors whose
+/// marker is known to be elsewhere:
+///
+/// - a tab in indentation is reported at the start of the scalar being scanned (the line
+///   above) or after the tabs: point at the first tab indenting the marker's line or a
+///   later one;
+/// - a misplaced mapping key is reported at its `:`, where the scanner decides that a
+///   mapping starts: point at the key, the first token of its line.
+fn offending(src: &str, span: Span, info: &str) -> Span {
+    let at = span.start as usize;
+    let line_start = src[..at].rfind(['\n', '\r']).map_or(0, |p| p + 1);
+    if info.contains("found a tab") || info.contains("tabs disallowed") || info.contains("tab cannot be used") {
+        let mut start = line_start;
+        while start < src.len() {
+            let indentation = src[start..].find(|c| c != ' ' && c != '\t').map_or(src.len(), |n| start + n);
+            if let Some(tab) = src[start..indentation].find('\t') {
+                return Span::new(start + tab, start + tab + 1);
+            }
+            match src[indentation..].find(['\n', '\r']) {
+                Some(n) => start = indentation + n + 1,
+                None => break,
+            }
+        }
+        return span;
+    }
+    let misplaced_key =
+        info.contains("did not find expected '-' indicator") || info.contains("did not find expected key");
+    let is_value_indicator = src[at..].starts_with(':')
+        && src[at + 1..].chars().next().is_none_or(|c| matches!(c, ' ' | '\t' | '\n' | '\r'));
+    if misplaced_key && is_value_indicator {
+        let line = &src[line_start..at];
+        let mut key = 0;
+        loop {
+            let rest = &line[key..];
+            let trimmed = rest.trim_start_matches([' ', '\t']);
+            key += rest.len() - trimmed.len();
+            match trimmed.as_bytes() {
+                [b'-' | b'?', b' ' | b'\t', ..] => key += 1,
+                _ => break,
+            }
+        }
+        if key < line.len() {
+            let start = line_start + key;
+            let end = start + src[start..].chars().next().map_or(0, char::len_utf8);
+            return Span::new(start, end);
+        }
+    }
+    span
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -685,11 +746,191 @@ mod tests {
         assert_eq!(at(9, 1), text.len());
     }
 
+    fn scan(text: &str, indent: usize, flow: usize) -> Result<(), Refusal> {
+        PreScan::new(text, Limits { indent, flow, indicators: usize::MAX }).run()
+    }
+
     #[test]
-    fn indent_width_counts_indicators() {
-        assert_eq!(indent_width("  - - a: b"), 6);
-        assert_eq!(indent_width("- &x !t - y"), 10);
-        assert_eq!(indent_width("-a"), 0);
-        assert_eq!(indent_width("key: - x"), 0);
+    fn block_collections_past_the_column_limit_are_refused() {
+        let at = |text: &str, needle: &str| {
+            let at = text.find(needle).unwrap();
+            let line = text[..at].rfind('\n').map_or(0, |p| p + 1);
+            Err(Refusal::Block { line, at })
+        };
+        let deep = "a:\n  b:\n    c:\n      d: 1\n";
+        assert_eq!(scan(deep, 6, 9), Ok(()));
+        assert_eq!(scan(deep, 5, 9), at(deep, "d:"));
+        let compact = "- - - - x\n";
+        assert_eq!(scan(compact, 6, 9), Ok(()));
+        assert_eq!(scan(compact, 5, 9), at(compact, "- x"));
+        // Keys after a compact sequence, explicit keys.
+        assert_eq!(scan("- - k: v\n", 3, 9), at("- - k: v\n", "k:"));
+        assert_eq!(scan("? ? ? k\n", 4, 9), Ok(()));
+        assert_eq!(scan("? ? ? k\n", 3, 9), at("? ? ? k\n", "? k"));
+        // A deep value that opens nothing is not nesting.
+        assert_eq!(scan("k:\n          value\n", 3, 9), Ok(()));
+    }
+
+    #[test]
+    fn scalar_content_is_not_structure() {
+        // Block scalars: `!` runs are not tags, indentation and long lines are content.
+        let block =
+            format!("r:\n  e: |-\n    {}x\n        - - - - - k: v\n{}\n  f: 1\n", "!".repeat(50), " ".repeat(40));
+        assert_eq!(scan(&block, 4, 9), Ok(()));
+        let header = format!("r:\n  e: >2-  # comment\n      {}\n  f: 1\n", "- ".repeat(20));
+        assert_eq!(scan(&header, 4, 9), Ok(()));
+        // Quoted scalars, on one line or several.
+        let quoted = "k: \"[[[[[[[[[[ \\\" - - - - k:\n  - - - - - k: {{{{{{{{\"\nl: 'it''s [[[[[[['\n";
+        assert_eq!(scan(quoted, 4, 3), Ok(()));
+        // Plain scalars continued on deeper lines, with quotes and indicators inside.
+        let plain = "k: exec.comm == \"a\"\n   && 'x [[[[[[\n     - - - - - k not a key\nl: 1\n";
+        assert_eq!(scan(plain, 4, 3), Ok(()));
+        // Comments.
+        assert_eq!(scan("k: 1 # [[[[[[ - - - - - - k:\n", 4, 3), Ok(()));
+        // But what follows a scalar is structure again.
+        let after = "k: |\n  text\n- - - - - - x\n";
+        assert!(scan(after, 4, 3).is_err());
+        let after = "k: \"a\n  b\"\nl:\n  - - - - - - x\n";
+        assert!(scan(after, 4, 3).is_err());
+    }
+
+    #[test]
+    fn flow_nesting_is_refused_at_the_first_bracket_past_the_limit() {
+        let text = "k: [[{a: [[b]]}]]\n";
+        assert_eq!(scan(text, 9, 5), Ok(()));
+        assert_eq!(scan(text, 9, 4), Err(Refusal::Flow { at: text.find("[b").unwrap() }));
+        // Brackets inside scalars do not count.
+        assert_eq!(scan("k: [\"[[[[\", '[[[[', a]\nl: a[[[[b\n", 9, 1), Ok(()));
+        // In a flow, a bracket ends a plain scalar.
+        assert_eq!(scan("k: [a[b]]\n", 9, 1), Err(Refusal::Flow { at: 5 }));
+    }
+
+    #[test]
+    fn indicators_are_counted_outside_scalars() {
+        let count = |text: &str| {
+            let mut s = PreScan::new(text, Limits { indent: 99, flow: 99, indicators: usize::MAX });
+            s.run().unwrap();
+            s.indicators
+        };
+        assert_eq!(count("a: [1, 2, {b: c}]\n- x\n? y\n"), 8);
+        assert_eq!(count("a: \"- : , [ {\"\nb: |\n  - : , [ {\nc: d-e:f,g\n"), 3);
+    }
+
+    /// Nesting depth of a parsed tree (a scalar is 0).
+    fn depth(n: &Node) -> usize {
+        match n {
+            Node::Scalar(_) => 0,
+            Node::Mapping(m) => 1 + m.values().map(depth).max().unwrap_or(0),
+            Node::Sequence(s) => 1 + s.iter().map(depth).max().unwrap_or(0),
+        }
+    }
+
+    /// Scalars that look like structure, as written after `key: ` or `- ` (their further
+    /// lines are indented under the entry).
+    const SCALARS: &[&str] = &[
+        "v",
+        "\"q [[[ - k: {\"",
+        "'it''s [[ - - x'",
+        "|\n- - - k: v\n!!! [[[ \"\n  - - k:",
+        ">-\n  - - - k:\n x '",
+        "|2\n  - k: [[[\n   '",
+        "[a, [b, {c: d}]]",
+        "[[[x]]]",
+        "plain\n&& - - - k - x\n  [[[ \"a",
+        "\"multi\n  - - - k: {\n end\"",
+        "'multi\n - - k: ['",
+        "x # - k: [[[",
+        "{a: [b, \"c\":d], e: f}",
+        "\"a # [[[ - k:\"",
+        "'b # - - x'",
+    ];
+
+    /// Builds a document from steps: open a nested collection (`k:` in a mapping, `- k:`
+    /// or `- - k:` in a sequence), write a scalar entry, or close levels.
+    fn document(steps: &[(u8, &str, usize)], crlf: bool) -> String {
+        let mut out = String::new();
+        // Per level: its column and whether it is a sequence (`None`: not decided yet).
+        let mut levels: Vec<(usize, Option<bool>)> = vec![(0, None)];
+        let mut line = |col: usize, body: &str| {
+            let pad = " ".repeat(col);
+            out.push_str(&pad);
+            out.push_str(&body.replace('\n', &format!("\n{pad}  ")));
+            out.push('\n');
+        };
+        for &(op, scalar, n) in steps {
+            let Some(&mut (col, ref mut kind)) = levels.last_mut() else { break };
+            let seq = *kind.get_or_insert(op % 2 == 1);
+            match (op, seq) {
+                (0..=3, false) => {
+                    line(col, "k:");
+                    levels.push((col + 1 + n, None));
+                }
+                (0..=3, true) => {
+                    line(col, &format!("{}k:", "- ".repeat(n + 1)));
+                    levels.push((col + 2 * n + 4, None));
+                }
+                (4 | 5, false) => line(col, &format!("k: {scalar}")),
+                (4 | 5, true) => line(col, &format!("{}{scalar}", "- ".repeat(n + 1))),
+                _ => {
+                    for _ in 0..=n {
+                        if levels.len() > 1 {
+                            levels.pop();
+                        }
+                    }
+                }
+            }
+        }
+        if crlf { out.replace('\n', "\r\n") } else { out }
+    }
+
+    fn parsed_depth(text: &str) -> Option<usize> {
+        [LoaderOptions::default(), LoaderOptions::default().toplevel_sequence()]
+            .into_iter()
+            .find_map(|options| marked_yaml::parse_yaml_with_options(0, text, options).ok())
+            .map(|node| depth(&node))
+    }
+
+    fn steps() -> impl proptest::strategy::Strategy<Value = Vec<(u8, &'static str, usize)>> {
+        proptest::collection::vec((0u8..8, proptest::sample::select(SCALARS), 0usize..3), 1..30)
+    }
+
+    #[test]
+    fn generated_documents_are_deep_and_valid() {
+        // The property below is not vacuous: documents of the generator parse, some of
+        // them deeper than the limits allow.
+        let block = "|\n- - - k: v\n!!! [[[ \"\n  - - k:";
+        let steps = [(1, "", 1), (0, "", 1), (4, block, 0), (1, "", 2), (1, "", 1), (5, "[[[x]]]", 2)];
+        let text = document(&steps, false);
+        assert!(parsed_depth(&text).is_some_and(|d| d > 2 * (3 + 1) + 1), "{text}");
+        assert!(scan(&text, 3, 1).is_err());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 3000,
+            failure_persistence: None,
+            ..proptest::prelude::ProptestConfig::default()
+        })]
+
+        /// Whatever the pre-scan lets through parses no deeper than its limits allow: block
+        /// collections start on strictly increasing columns up to the limit (an indentless
+        /// sequence shares its mapping's column), flow ones nest up to theirs.
+        #[test]
+        fn prescan_bounds_the_parsed_depth(steps in steps(), crlf in proptest::bool::ANY, cut in 0usize..400) {
+            let (indent, flow) = (3, 1);
+            let text = document(&steps, crlf);
+            // Also a prefix of it, which may end inside a scalar.
+            let mut end = cut.min(text.len());
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            for text in [text.as_str(), &text[..end]] {
+                if scan(text, indent, flow).is_ok()
+                    && let Some(d) = parsed_depth(text)
+                {
+                    proptest::prop_assert!(d <= 2 * (indent + 1) + flow, "depth {d} of {text:?}");
+                }
+            }
+        }
     }
 }
