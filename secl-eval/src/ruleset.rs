@@ -15,7 +15,6 @@ use crate::vm::eval::{Cx, VarView, eval, test};
 use crate::vm::program::{PredicateTable, Program, compile};
 use crate::vm::val::Val;
 use std::cell::Cell;
-use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 struct Bucket {

@@ -515,7 +515,7 @@ impl<'a> PreScan<'a> {
                     self.bump();
                 }
             }
-            if false && (self.col as isize) < indent {
+            if self.flow == 0 && (self.col as isize) < indent {
                 break;
             }
         }
@@ -701,8 +701,7 @@ fn offending(src: &str, span: Span, info: &str) -> Span {
         }
         return span;
     }
-    let misplaced_key =
-        info.contains("did not find expected '-' indicator") || info.contains("did not find expected key");
+    let misplaced_key = info.contains("did not find expected '-' indicator") || info.contains("did not find expected key");
     let is_value_indicator = src[at..].starts_with(':')
         && src[at + 1..].chars().next().is_none_or(|c| matches!(c, ' ' | '\t' | '\n' | '\r'));
     if misplaced_key && is_value_indicator {
@@ -774,8 +773,7 @@ mod tests {
     #[test]
     fn scalar_content_is_not_structure() {
         // Block scalars: `!` runs are not tags, indentation and long lines are content.
-        let block =
-            format!("r:\n  e: |-\n    {}x\n        - - - - - k: v\n{}\n  f: 1\n", "!".repeat(50), " ".repeat(40));
+        let block = format!("r:\n  e: |-\n    {}x\n        - - - - - k: v\n{}\n  f: 1\n", "!".repeat(50), " ".repeat(40));
         assert_eq!(scan(&block, 4, 9), Ok(()));
         let header = format!("r:\n  e: >2-  # comment\n      {}\n  f: 1\n", "- ".repeat(20));
         assert_eq!(scan(&header, 4, 9), Ok(()));
