@@ -222,11 +222,8 @@ impl<'a> Checker<'a> {
     }
 
     pub(crate) fn type_error(&self, span: Span, expected: Ty, found: Ty) -> Box<Diagnostic> {
-        let mut d = Diagnostic::error(codes::TYPE_MISMATCH, format!("{} expected", expected.expected_name()))
+        let d = Diagnostic::error(codes::TYPE_MISMATCH, format!("{} expected", expected.expected_name()))
             .with_label(self.sp(span), format!("this is {}", article(found)));
-        if expected == Ty::Bool && found == Ty::Int {
-            d = d.with_help("`!`/`not` bind tighter than comparisons: write `!(a == b)` or `a != b`");
-        }
         Box::new(d)
     }
 
@@ -275,7 +272,12 @@ impl<'a> Checker<'a> {
         let inner = self.expr(operand)?;
         let want = if op == UnaryOp::Not { Ty::Bool } else { Ty::Int };
         if inner.ty != want {
-            return Err(self.type_error(inner.span, want, inner.ty));
+            let mut d = self.type_error(inner.span, want, inner.ty);
+            if op == UnaryOp::Not {
+                // `not x == 2` is `(not x) == 2` (SPEC §2.2): the most common slip.
+                d.help = Some("`!`/`not` bind tighter than comparisons: write `!(a == b)` or `a != b`".into());
+            }
+            return Err(d);
         }
         let node = match (op, inner.node) {
             (UnaryOp::Not, Node::Lit(Lit::Bool(b))) => Node::Lit(Lit::Bool(!b)),
@@ -625,6 +627,8 @@ impl<'a> Checker<'a> {
         let macro_names = self.env.macros.map(|m| m.ids().collect::<Vec<_>>()).unwrap_or_default();
         if let Some(s) = self.env.fields.suggest(name) {
             d = d.with_help(format!("did you mean `{s}`?"));
+        } else if let Some(s) = self.env.fields.suggest_constant(name) {
+            d = d.with_help(format!("did you mean the constant `{s}`?"));
         } else if let Some(s) = crate::suggest::closest(name, macro_names.into_iter()) {
             d = d.with_help(format!("did you mean the macro `{s}`?"));
         } else if name.contains('.') && name.ends_with(']') {
@@ -661,7 +665,7 @@ fn const_operand(c: ConstValue, span: Span) -> Operand {
 fn article(t: Ty) -> String {
     match t {
         Ty::Int => "an int".into(),
-        Ty::IntArray | Ty::IpArray => format!("an {}", t.expected_name()),
+        t if t.is_array() => format!("an {}", t.expected_name()),
         Ty::Ip => "an IP/CIDR".into(),
         _ => format!("a {}", t.expected_name()),
     }

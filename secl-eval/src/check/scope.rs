@@ -40,6 +40,9 @@ pub trait FieldNamespace: Sync {
     fn info(&self, id: FieldId) -> FieldInfo;
     fn is_iterable_prefix(&self, prefix: &str) -> bool;
     fn suggest(&self, name: &str) -> Option<String>;
+    fn suggest_constant(&self, _name: &str) -> Option<String> {
+        None
+    }
     /// Constants visible to expressions of this namespace.
     fn constant(&self, name: &str) -> Option<ConstValue>;
 }
@@ -75,6 +78,10 @@ impl FieldNamespace for Schema {
 
     fn constant(&self, name: &str) -> Option<ConstValue> {
         Schema::constant(self, name).map(|c| c.value.clone())
+    }
+
+    fn suggest_constant(&self, name: &str) -> Option<String> {
+        Schema::suggest_constant(self, name).map(str::to_owned)
     }
 }
 

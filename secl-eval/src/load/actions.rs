@@ -182,11 +182,14 @@ fn compile_one(r: &MergedRule, def: &ActionDef, event_type: &str, out: &Loaded) 
             }
             ActionKind::CoreDump { process: *process, mount: *mount, dentry: *dentry, no_compression: *no_compression }
         }
-        Def::Log { level, message } => {
-            let level = level.as_ref().map(|l| l.value.to_ascii_lowercase());
+        Def::Log { level: level_text, message } => {
+            let level = level_text.as_ref().map(|l| l.value.to_ascii_lowercase());
             match level.as_deref() {
                 Some("debug" | "info" | "warning" | "error") => {}
-                _ => return Err(error(r, def, None, "a valid log level must be specified to the 'log' action")),
+                _ => {
+                    return Err(error(r, def, level_text.as_ref(), "a valid log level must be specified to the 'log' action")
+                        .with_help("use one of debug, info, warning, error"));
+                }
             }
             let message = message.as_ref().map_or_else(|| format!("Rule {id} triggered"), |m| m.value.clone());
             ActionKind::Log { level: level.unwrap_or_default(), message }

@@ -238,8 +238,8 @@ pub(crate) fn infer_event_type(schema: &Schema, checked: &Checked) -> Result<Str
                     codes::MULTIPLE_EVENT_TYPES,
                     "expression with multiple event types is not supported",
                 )
-                .with_label(*span, format!("this is a `{t}` field"))
-                .with_label(*first_span, format!("this is a `{first}` field"))
+                .with_label(*span, format!("a field of `{t}` events"))
+                .with_label(*first_span, format!("a field of `{first}` events"))
                 .with_help("a rule matches one event type; split it into one rule per event type"));
             }
             Some(_) => {}

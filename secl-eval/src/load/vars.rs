@@ -21,8 +21,13 @@ pub(super) fn declare(merged: &Merged, out: &mut Loaded) {
                 // Reported once here; the action compiler drops the action silently.
                 let source = set.name.as_ref().map_or_else(|| r.origin.source.clone(), |n| n.source().clone());
                 let span = set.name.as_ref().map_or(action.span, |n| n.span);
+                let code = if msg.starts_with("conflicting") || msg.contains("conflicts with") {
+                    codes::VARIABLE_CONFLICT
+                } else {
+                    codes::INVALID_ACTION
+                };
                 out.diagnostics.push(
-                    Diagnostic::error(codes::INVALID_ACTION, msg)
+                    Diagnostic::error(code, msg)
                         .with_label(span, "this `set` action is ignored")
                         .with_source(source)
                         .with_rule_id(r.id()),
