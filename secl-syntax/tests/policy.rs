@@ -429,6 +429,25 @@ fn malformed_yaml() {
 }
 
 #[test]
+fn yaml_errors_point_at_the_offender() {
+    // A misaligned key is reported at the key, not at the `:` where the scanner sees it.
+    let (_, d) = parse("rules:\n  - id: r\n    expression: a\n   description: b\n");
+    assert_eq!(d[0].code, codes::YAML);
+    assert_eq!(d[0].line_col(), Some((4, 4)));
+    // A misaligned `- ` is reported where it is.
+    let (_, d) = parse("rules:\n  - id: r\n    expression: a\n   - b: c\n");
+    assert_eq!(d[0].code, codes::YAML);
+    assert_eq!(d[0].line_col(), Some((4, 4)));
+    // A tab indenting a line is reported at the tab, not at the scalar above it.
+    let (_, d) = parse("rules:\n  - id: r\n\texpression: a\n");
+    assert_eq!(d[0].code, codes::YAML);
+    assert_eq!(d[0].line_col(), Some((3, 1)));
+    let (_, d) = parse("rules:\n  - id: r\n    expression: a\n  \t  description: b\n");
+    assert_eq!(d[0].code, codes::YAML);
+    assert_eq!(d[0].line_col(), Some((4, 3)));
+}
+
+#[test]
 fn anchors_aliases_and_tags_are_refused() {
     let (p, d) = parse("macros:\n  - &m {id: a, values: [x]}\nrules:\n  - *m\n");
     assert!(p.is_none());
@@ -486,10 +505,26 @@ fn deep_nesting_is_bounded() {
     assert_eq!(d[0].code, codes::TOO_DEEP);
     assert_eq!(d[0].line_col(), Some((2, 1)));
 
+    // Flow nesting is refused at the first bracket past the scanner's 255 levels, with the
+    // code block nesting gets.
     let flow = format!("rules: {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
     let (p, d) = parse(&flow);
     assert!(p.is_none());
-    assert_eq!(d[0].code, codes::YAML);
+    assert_eq!(d[0].code, codes::TOO_DEEP);
+    assert_eq!(d[0].line_col(), Some((1, 8 + 255)));
+    let (_, d) = parse(&format!("rules: {}{}\n", "[".repeat(255), "]".repeat(255)));
+    assert!(d.iter().all(|d| d.code != codes::TOO_DEEP), "{:?}", messages(&d));
+
+    // What looks like nesting inside scalars is not: a block scalar's content (`!` runs are
+    // not tags there, nor `- ` block entries), quoted scalars, long lines.
+    let text = format!(
+        "rules:\n  - id: r\n    expression: |-\n      {}exec.comm == \"x\"\n      {}\n    description: \"{}\"\n",
+        "!".repeat(2000),
+        "- ".repeat(400),
+        "[".repeat(1000)
+    );
+    let (_, d) = parse(&text);
+    assert!(d.iter().all(|d| d.code != codes::TOO_DEEP), "{:?}", messages(&d));
 }
 
 #[test]

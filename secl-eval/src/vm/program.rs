@@ -76,6 +76,18 @@ fn emit(node: &Node, table: &mut PredicateTable, ops: &mut Vec<Op>) {
             let mut parts = Vec::new();
             flatten(node, is_and, &mut parts);
             parts.sort_by_key(|n| cost(n));
+            // `a && a` is `a`: repeated leaves of one chain (common once macros are
+            // expanded) are emitted once.
+            let mut seen = Vec::new();
+            parts.retain(|p| {
+                if is_chain(p, is_and) || matches!(p, Node::Not(_) | Node::Lit(_)) {
+                    return true;
+                }
+                let id = table.intern(p);
+                let fresh = !seen.contains(&id);
+                seen.push(id);
+                fresh
+            });
             let mut patches = Vec::new();
             for (i, part) in parts.iter().enumerate() {
                 emit(part, table, ops);
@@ -94,6 +106,11 @@ fn emit(node: &Node, table: &mut PredicateTable, ops: &mut Vec<Op>) {
         }
         leaf => ops.push(Op::Pred(table.intern(leaf))),
     }
+}
+
+fn is_chain(node: &Node, is_and: bool) -> bool {
+    matches!(node, Node::And(..) | Node::Or(..))
+        && !matches!((node, is_and), (Node::And(..), true) | (Node::Or(..), false))
 }
 
 /// The operands of a chain of the same logical operator.

@@ -203,8 +203,10 @@ pub(crate) fn detect_style(src: &str, start: usize, plain: bool, value: &str) ->
 /// a space (folded) or its end. A quoted scalar cannot: its value lacks at least the
 /// opening quote.
 fn starts_block_content(src: &str, start: usize, value: &str) -> bool {
-    let indent = &src[line_start(src, start)..start];
-    if !indent.bytes().all(|b| b == b' ') {
+    // Only spaces back to the line start (looked at from `start`, not from the line start:
+    // a one-line document has many scalars on its line).
+    let before = src.as_bytes()[..start].iter().rev().find(|&&b| b != b' ');
+    if !matches!(before, None | Some(b'\n' | b'\r')) {
         return false;
     }
     let rest = &src[start..];

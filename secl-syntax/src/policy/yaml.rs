@@ -427,7 +427,7 @@ impl<'a> PreScan<'a> {
                     self.save_key();
                     self.simple_key_allowed = false;
                     self.bump();
-                    while !is_blankz(self.cur()) && !(self.flow > 0 && is_flow(self.cur())) {
+                    while !(is_blankz(self.cur()) || (self.flow > 0 && is_flow(self.cur()))) {
                         self.bump();
                     }
                 }
@@ -701,7 +701,8 @@ fn offending(src: &str, span: Span, info: &str) -> Span {
         }
         return span;
     }
-    let misplaced_key = info.contains("did not find expected '-' indicator") || info.contains("did not find expected key");
+    let misplaced_key =
+        info.contains("did not find expected '-' indicator") || info.contains("did not find expected key");
     let is_value_indicator = src[at..].starts_with(':')
         && src[at + 1..].chars().next().is_none_or(|c| matches!(c, ' ' | '\t' | '\n' | '\r'));
     if misplaced_key && is_value_indicator {
@@ -773,7 +774,8 @@ mod tests {
     #[test]
     fn scalar_content_is_not_structure() {
         // Block scalars: `!` runs are not tags, indentation and long lines are content.
-        let block = format!("r:\n  e: |-\n    {}x\n        - - - - - k: v\n{}\n  f: 1\n", "!".repeat(50), " ".repeat(40));
+        let block =
+            format!("r:\n  e: |-\n    {}x\n        - - - - - k: v\n{}\n  f: 1\n", "!".repeat(50), " ".repeat(40));
         assert_eq!(scan(&block, 4, 9), Ok(()));
         let header = format!("r:\n  e: >2-  # comment\n      {}\n  f: 1\n", "- ".repeat(20));
         assert_eq!(scan(&header, 4, 9), Ok(()));
