@@ -120,7 +120,8 @@ rules:
 "#,
         true,
     );
-    let ev = JsonEvent::from_str(r#"{"type":"exec","values":{"exec.file.path":"/usr/bin/nc","process.pid":42}}"#).unwrap();
+    let ev =
+        JsonEvent::from_str(r#"{"type":"exec","values":{"exec.file.path":"/usr/bin/nc","process.pid":42}}"#).unwrap();
     let (allocs, matches) = allocations_of_second_pass(&rs, &[ev]);
     assert_eq!(matches, 1);
     assert!(allocs > 0, "a set action with an interpolated uuid must allocate");

@@ -187,8 +187,13 @@ fn compile_one(r: &MergedRule, def: &ActionDef, event_type: &str, out: &Loaded) 
             match level.as_deref() {
                 Some("debug" | "info" | "warning" | "error") => {}
                 _ => {
-                    return Err(error(r, def, level_text.as_ref(), "a valid log level must be specified to the 'log' action")
-                        .with_help("use one of debug, info, warning, error"));
+                    return Err(error(
+                        r,
+                        def,
+                        level_text.as_ref(),
+                        "a valid log level must be specified to the 'log' action",
+                    )
+                    .with_help("use one of debug, info, warning, error"));
                 }
             }
             let message = message.as_ref().map_or_else(|| format!("Rule {id} triggered"), |m| m.value.clone());
