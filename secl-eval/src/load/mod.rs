@@ -16,6 +16,7 @@ pub use host::{Host, HostNamespace, NEWEST_AGENT_VERSION, parse_kernel_version};
 use crate::check::{MacroTable, VarTable};
 use crate::rule::{Rule, VarInit};
 use secl_syntax::Diagnostic;
+use secl_syntax::diagnostics::codes;
 use secl_syntax::policy::{Policy, merge};
 use serde::Serialize;
 
@@ -107,9 +108,17 @@ pub fn load(policies: &[Policy], host: &Host) -> Loaded {
             }
         }
     }
-    rules::compile_macros(&merged, &mut out);
-    vars::declare(&merged, &mut out);
-    rules::compile_rules(&merged, &mut out);
+    let linux = host.os == "linux";
+    if linux {
+        rules::compile_macros(&merged, &mut out);
+        vars::declare(&merged, &mut out);
+    } else {
+        out.diagnostics.push(Diagnostic::warning(
+            codes::REFERENCE_INCOMPATIBLE,
+            format!("only the Linux event model is carried: rules for `{}` are checked for syntax only", host.os),
+        ));
+    }
+    rules::compile_rules(&merged, &mut out, linux);
     rules::warn_unused_macros(&merged, &mut out);
     out
 }

@@ -107,13 +107,28 @@ fn event_types_of(schema: &Schema, checked: &Checked) -> BTreeSet<String> {
     checked.fields.iter().filter_map(|(id, _)| schema.field_by_id(*id).event_type.clone()).collect()
 }
 
-pub(super) fn compile_rules(merged: &Merged, out: &mut Loaded) {
+pub(super) fn compile_rules(merged: &Merged, out: &mut Loaded, linux: bool) {
     for r in &merged.rules {
         let id = r.id();
         let mut rep = report(id, &r.origin.source, r.origin.span, Status::Loaded);
         if r.is_disabled() {
             rep.status = Status::Filtered;
             rep.reason = Some("rule disabled".into());
+            out.rule_reports.push(rep);
+            continue;
+        }
+        if !linux {
+            // We carry the Linux event model only: on another OS a rule's syntax is
+            // checked, its fields cannot be.
+            match r.def.expression().map(|t| (t, secl_syntax::parser::parse_expression(&t.value))) {
+                Some((t, Err(d))) => {
+                    let d = locate(d, t, id);
+                    rep.status = Status::Error;
+                    rep.reason = Some(d.message.clone());
+                    out.diagnostics.push(d);
+                }
+                _ => rep.reason = Some("syntax checked only: no event model for this OS".into()),
+            }
             out.rule_reports.push(rep);
             continue;
         }
