@@ -25,6 +25,7 @@ struct Bucket {
     /// Whether any rule reads or writes variables (scope keys are then resolved).
     uses_vars: bool,
     guards: crate::vm::guard::Guards,
+    slots: crate::vm::cache::SlotMap,
 }
 
 /// Fields the engine itself reads to key scoped variables.
@@ -42,6 +43,7 @@ pub struct RuleSet {
     loaded: Arc<LoadedParts>,
     inherited: Vec<bool>,
     scope_fields: ScopeFields,
+    cache_fields: bool,
 }
 
 /// What a rule set keeps of its load for variables.
@@ -81,6 +83,7 @@ impl RuleSet {
                 preds: PredicateTable::default(),
                 uses_vars: false,
                 guards: Default::default(),
+                slots: Default::default(),
             });
             b.rules.push(i as u32);
             b.programs.push(compile(&rule.node, &mut b.preds));
@@ -88,6 +91,13 @@ impl RuleSet {
         }
         for b in buckets.values_mut() {
             b.guards = crate::vm::guard::Guards::build(b.rules.iter().map(|&i| &loaded.rules[i as usize].node));
+            let mut uses: crate::fxhash::FxHashMap<FieldId, usize> = Default::default();
+            for &i in &b.rules {
+                for f in &loaded.rules[i as usize].fields {
+                    *uses.entry(*f).or_default() += 1;
+                }
+            }
+            b.slots = crate::vm::cache::SlotMap::new(uses.into_iter().collect());
         }
         let mut inherited = vec![false; loaded.vars.decls().len()];
         for rule in &loaded.rules {
@@ -112,6 +122,7 @@ impl RuleSet {
             loaded: Arc::new(LoadedParts { vars: loaded.vars, var_inits: loaded.var_inits }),
             inherited,
             scope_fields,
+            cache_fields: false,
         }
     }
 
@@ -171,6 +182,24 @@ impl RuleSet {
         let Some(bucket) = self.buckets.get(ev.event_type()) else {
             return Verdict { matched: &st.matched, fired: &st.fired };
         };
+        if self.cache_fields {
+            let cached = crate::vm::cache::Cached::new(ev, &bucket.slots);
+            self.evaluate_bucket(bucket, &cached, st);
+        } else {
+            self.evaluate_bucket(bucket, ev, st);
+        }
+        Verdict { matched: &st.matched, fired: &st.fired }
+    }
+
+    /// Reads each field at most once per evaluation (off by default). Worth it when the
+    /// embedder's `Event::field` is expensive (resolving ancestors from a process cache,
+    /// say); for events that hold their values, as `JsonEvent` does, a direct read is
+    /// cheaper than the cache (measured: +40% instructions per event on the benchmark mix).
+    pub fn set_field_cache(&mut self, on: bool) {
+        self.cache_fields = on;
+    }
+
+    fn evaluate_bucket<E: Event + ?Sized>(&self, bucket: &Bucket, ev: &E, st: &mut EvalState) {
         let n = bucket.preds.preds.len();
         if st.memo.len() < n {
             st.memo.resize(n, 0);
@@ -223,7 +252,6 @@ impl RuleSet {
                 st.vars.release(ScopeKey::Process(pid));
             }
         }
-        Verdict { matched: &st.matched, fired: &st.fired }
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -1,6 +1,7 @@
 //! The bytecode VM: programs of jumps over memoised predicates (see [`program`]), and the
 //! borrowed-value evaluator the predicates run on (see [`eval`]).
 
+pub mod cache;
 pub mod eval;
 pub mod guard;
 pub mod program;
