@@ -26,6 +26,8 @@ struct Bucket {
     uses_vars: bool,
     guards: crate::vm::guard::Guards,
     slots: crate::vm::cache::SlotMap,
+    /// Per rule position: whether it reads variables or has actions (needs scope keys).
+    needs_scopes: Vec<bool>,
 }
 
 /// Fields the engine itself reads to key scoped variables.
@@ -84,10 +86,13 @@ impl RuleSet {
                 uses_vars: false,
                 guards: Default::default(),
                 slots: Default::default(),
+                needs_scopes: Vec::new(),
             });
             b.rules.push(i as u32);
             b.programs.push(compile(&rule.node, &mut b.preds));
-            b.uses_vars |= reads_vars(&rule.node) || !rule.actions.is_empty();
+            let needs = reads_vars(&rule.node) || !rule.actions.is_empty();
+            b.needs_scopes.push(needs);
+            b.uses_vars |= needs;
         }
         for b in buckets.values_mut() {
             b.guards = crate::vm::guard::Guards::build(b.rules.iter().map(|&i| &loaded.rules[i as usize].node));
@@ -205,9 +210,8 @@ impl RuleSet {
             st.memo.resize(n, 0);
         }
         st.memo[..n].fill(0);
-        if bucket.uses_vars {
-            self.resolve_scopes(ev, &mut st.scopes);
-        }
+        // Scope keys are read only once a rule that needs them is a candidate.
+        let mut scopes_ready = false;
         let now = Cell::new(None);
         let words = bucket.guards.words;
         if st.candidates.len() < words {
@@ -221,6 +225,10 @@ impl RuleSet {
                 let k = w * 64 + bit;
                 let rule_index = bucket.rules[k];
                 let rule = &self.rules[rule_index as usize];
+                if !scopes_ready && bucket.needs_scopes[k] {
+                    self.resolve_scopes(ev, &mut st.scopes);
+                    scopes_ready = true;
+                }
                 let matched = {
                     let view = ScopedVars { store: &st.vars, scopes: &st.scopes, inherited: &self.inherited };
                     let cx = Cx { now: now.clone(), event_time: ev.timestamp_ns(), register: None, vars: &view };
@@ -248,6 +256,9 @@ impl RuleSet {
             }
         }
         if ev.event_type() == "exit" {
+            if !scopes_ready {
+                self.resolve_scopes(ev, &mut st.scopes);
+            }
             if let Some(pid) = st.scopes.pid {
                 st.vars.release(ScopeKey::Process(pid));
             }
