@@ -276,7 +276,7 @@ fn interpolate(pieces: &[Piece], ev: &dyn Event, cx: &dyn Context) -> String {
             Piece::Var(read) => out.push_str(&cx.var(read).to_text()),
             Piece::VarLength(read) => out.push_str(&cx.var(read).length().to_string()),
             Piece::Field(id) | Piece::FieldLength(id) | Piece::FieldRootDomain(id) => {
-                let v = to_rval(ev.field(*id), value_ty(ev.field(*id)));
+                let v = to_rval(ev.field(*id), model_ty(*id));
                 match p {
                     Piece::FieldLength(_) => out.push_str(&v.length().to_string()),
                     Piece::FieldRootDomain(_) => {
@@ -291,18 +291,16 @@ fn interpolate(pieces: &[Piece], ev: &dyn Event, cx: &dyn Context) -> String {
     out
 }
 
-fn value_ty(v: Value<'_>) -> Ty {
-    match v {
-        Value::Missing | Value::Str(_) => Ty::Str,
-        Value::Bool(_) => Ty::Bool,
-        Value::Int(_) => Ty::Int,
-        Value::Ip(_) => Ty::Ip,
-        Value::Bools(_) => Ty::BoolArray,
-        Value::Ints(_) => Ty::IntArray,
-        Value::Strs(_) => Ty::StrArray,
-        Value::Ips(_) => Ty::IpArray,
+/// The model type of a field, for the zero value of an absent one (`"%{exec.uid}"` of an
+/// event without a uid is `"0"`).
+pub fn model_ty(id: crate::model::FieldId) -> Ty {
+    let schema = crate::model::Schema::linux();
+    match schema.fields().get(usize::from(id.0)) {
+        Some(f) => crate::check::scope::scalar_ty(f.ty, f.is_array),
+        None => Ty::Str,
     }
 }
+
 
 pub fn int_op(op: IntOp, a: i64, b: i64) -> i64 {
     match op {

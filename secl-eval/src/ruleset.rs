@@ -185,6 +185,13 @@ impl RuleSet {
         st.matched.clear();
         st.fired.clear();
         let Some(bucket) = self.buckets.get(ev.event_type()) else {
+            // A process that exits takes its variables with it, rules for `exit` or not.
+            if ev.event_type() == "exit" && !st.vars.is_empty() {
+                self.resolve_scopes(ev, &mut st.scopes);
+                if let Some(pid) = st.scopes.pid {
+                    st.vars.release(ScopeKey::Process(pid));
+                }
+            }
             return Verdict { matched: &st.matched, fired: &st.fired };
         };
         if self.cache_fields {

@@ -152,13 +152,14 @@ impl VarStore {
         self.decls.get(var.0 as usize).map_or(VarScope::Global, |d| d.0)
     }
 
-    /// Reads `var` for `key`; `None` when unset or expired.
+    /// Reads `var` for `key`; `None` when never set. An expired value reads as the zero
+    /// value of its type (SPEC §8.1), not as the initial value.
     pub fn get(&self, var: VarId, key: ScopeKey<'_>, now: i64) -> Option<Val<'_>> {
         let (_, ty) = *self.decls.get(var.0 as usize)?;
         match self.slots(key)?.get(&var.0)? {
             Slot::Scalar(v, exp) => {
                 if exp.is_some_and(|e| e <= now) {
-                    return None;
+                    return Some(Val::zero(ty));
                 }
                 Some(match v {
                     Scalar::Bool(b) => Val::Bool(*b),

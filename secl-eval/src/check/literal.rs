@@ -33,19 +33,21 @@ impl Checker<'_> {
             text
         };
         let is_path = f.path_kind == PathKind::Path;
-        if kind != StringKind::Regex && validates_paths(f) {
-            if let Err(msg) = path::validate(text) {
-                return Err(self.error(codes::INVALID_PATH, span, msg).with_path_help());
-            }
+        // Every validated field rejects regexps, as the reference's path validation does
+        // before anything else (`mount.mountpoint.path` too, not only file paths).
+        if kind == StringKind::Regex && validates_paths(f) {
+            return Err(self.error(codes::REGEX_ON_PATH, span, format!("regexp not supported on path `{}`", f.name)));
+        }
+        if validates_paths(f)
+            && let Err(msg) = path::validate(text)
+        {
+            return Err(self.error(codes::INVALID_PATH, span, msg).with_path_help());
         }
         match kind {
             StringKind::Plain if ci => Ok(StrMatcher::ExactFolded(Arc::from(fold(text)))),
             StringKind::Plain => Ok(StrMatcher::Exact(Arc::from(text))),
             StringKind::Pattern if is_path => {
                 Glob::new(text, ci).map(StrMatcher::Glob).map_err(|e| self.error(codes::INVALID_PATTERN, span, e))
-            }
-            StringKind::Regex if is_path => {
-                Err(self.error(codes::REGEX_ON_PATH, span, format!("regexp not supported on path `{}`", f.name)))
             }
             _ => self.plain_matcher(kind, text, span, ci),
         }
@@ -111,15 +113,9 @@ impl Checker<'_> {
             return Ok(op);
         }
         if let Some(c) = self.env.fields.constant(name) {
-            return Ok(match c {
-                ConstValue::Int(v) => {
-                    Operand::new(Node::Lit(Lit::Ints(vec![v].into())), Ty::IntArray, Kind::IntList(vec![v]), span)
-                }
-                ConstValue::Bool(b) => {
-                    Operand::new(Node::Lit(Lit::Bools(vec![b].into())), Ty::BoolArray, Kind::BoolList, span)
-                }
-                other => super::const_operand(other, span),
-            });
+            // An int or bool constant stays a scalar: the reference then rejects the
+            // membership (`open.flags in O_CREAT` is `array of int expected`).
+            return Ok(super::const_operand(c, span));
         }
         self.field_operand(name, span)
     }
@@ -175,10 +171,12 @@ impl Checker<'_> {
     }
 }
 
-/// Path values are validated for every field named `*.path` except `*.syscall.path`
-/// (SPEC §5.3).
+/// Path values are validated for every field whose name ends in `.path`, including
+/// `mount.*.path`, except the syscall argument paths (SPEC §5.3). The model marks
+/// `mount.mountpoint.path` like a syscall path (plain-string patterns), so the kind alone
+/// does not tell: it skipped the validation of `mount.*.path` values.
 fn validates_paths(f: &FieldInfo) -> bool {
-    f.name.ends_with(".path") && f.path_kind != PathKind::SyscallPath
+    f.name.ends_with(".path") && !f.name.contains(".syscall.")
 }
 
 fn first_line(s: &str) -> String {

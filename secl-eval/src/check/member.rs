@@ -14,26 +14,26 @@ impl Checker<'_> {
         let negate = op == MembershipOp::NotIn;
         let node = match l.ty.element() {
             Ty::Str => self.string_membership(negate, l, r)?,
+            // The right side must be an array: `I in I` (a scalar field, variable or
+            // constant right of `in`) is `array of int expected` in the reference, as are
+            // `B in B` and `S in S` (SPEC §4.2 lists only array right sides, and `N in N`).
             Ty::Int => match r.kind {
                 Kind::IntList(ints) => Node::InIntSet { negate, operand: Box::new(l.node), set: ints.into() },
                 _ if r.ty == Ty::IntArray => self.dynamic(negate, false, l, r),
-                _ if r.ty == Ty::Int => Node::InArray {
-                    negate,
-                    case_insensitive: false,
-                    operand: Box::new(l.node),
-                    array: Box::new(r.node),
-                },
                 _ => return Err(self.type_error(r.span, Ty::IntArray, r.ty)),
             },
             Ty::Bool => match r.ty {
-                Ty::BoolArray | Ty::Bool => self.dynamic(negate, false, l, r),
+                Ty::BoolArray => self.dynamic(negate, false, l, r),
                 _ => return Err(self.type_error(r.span, Ty::BoolArray, r.ty)),
             },
             Ty::Ip => {
-                // An IP array may only meet networks written in the rule, or a bare CIDR.
+                // Networks written in the rule (a list, a bare CIDR, a list macro) accept a
+                // scalar or an array; a runtime array or scalar accepts a scalar, or a list
+                // macro on the left (`N-list in N[]`, matched like `N[] in N-list`).
+                let l_list = matches!(l.kind, Kind::IpList);
                 let ok = match (&r.kind, r.ty) {
-                    (Kind::IpList, _) => true,
-                    (_, Ty::IpArray) => !l.ty.is_array(),
+                    (Kind::IpList, _) => !l_list,
+                    (_, Ty::IpArray) => !l.ty.is_array() || l_list,
                     (_, Ty::Ip) => !l.ty.is_array(),
                     _ => false,
                 };
@@ -53,39 +53,57 @@ impl Checker<'_> {
     }
 
     fn string_membership(&mut self, negate: bool, l: Operand, r: Operand) -> CheckResult<Node> {
-        match &r.kind {
-            Kind::Values(members, origin) => {
+        match (&l.kind, &r.kind) {
+            // Two literal lists: the reference wants an array field or variable on the right.
+            (Kind::Values(..), Kind::Values(..)) => Err(self.type_error(r.span, Ty::StrArray, r.ty)),
+            (_, Kind::Values(members, origin)) => {
                 // Lists interpret patterns whatever the left side is (SPEC §5.1); path
                 // globs, folding and extensions only apply against a field.
-                let field = l.field().cloned();
-                let key = origin.as_ref().map(|m| (m.clone(), field.as_ref().map(|f| f.id)));
-                if let (Some(cache), Some(key)) = (self.cache, &key) {
-                    if let Some(set) = cache.get(key) {
-                        if !matches!(l.kind, Kind::Values(..)) {
-                            return Ok(Node::InStrSet { negate, operand: Box::new(l.node), set });
-                        }
-                    }
-                }
-                let mut matchers = Vec::with_capacity(members.len());
-                for (kind, text, span) in members {
-                    let s = if self.span_override.is_some() { r.span } else { *span };
-                    matchers.push(self.matcher(field.as_ref(), *kind, text, s)?);
-                }
-                if matches!(l.kind, Kind::Values(..)) {
-                    return Ok(self.dynamic(negate, false, l, r));
-                }
-                let set = Arc::new(StrSet::new(matchers));
-                if let (Some(cache), Some(key)) = (self.cache, key) {
-                    cache.put(key, set.clone());
-                }
+                let set = self.values_set(members, origin.as_ref(), l.field(), r.span)?;
                 Ok(Node::InStrSet { negate, operand: Box::new(l.node), set })
             }
-            _ if r.ty == Ty::StrArray || r.ty == Ty::Str => {
+            // `V in S[]`: the reference matches the list's members against the array with
+            // the array's options (patterns, globs, folding), exactly like `S[] in V`
+            // (`StringArrayMatches`); comparing the member texts exactly was wrong for
+            // pattern members (`[~"-*"] in exec.argv`).
+            (Kind::Values(members, origin), _) if r.ty == Ty::StrArray => {
+                let set = self.values_set(members, origin.as_ref(), r.field(), l.span)?;
+                Ok(Node::InStrSet { negate, operand: Box::new(r.node), set })
+            }
+            // A scalar right side (`exec.comm in exec.file.name`) is not a membership in the
+            // reference (`array of string expected`); SPEC §4.2 lists `S in {S[], V}` only.
+            _ if r.ty == Ty::StrArray && !matches!(l.kind, Kind::Values(..)) => {
                 let ci = l.field().is_some_and(|f| f.case_insensitive) || r.field().is_some_and(|f| f.case_insensitive);
                 Ok(self.dynamic(negate, ci, l, r))
             }
             _ => Err(self.type_error(r.span, Ty::StrArray, r.ty)),
         }
+    }
+
+    /// Compiles a literal list for comparison with `field` (shared per macro and field).
+    fn values_set(
+        &mut self,
+        members: &[(secl_syntax::ast::StringKind, Arc<str>, Span)],
+        origin: Option<&Arc<str>>,
+        field: Option<&super::FieldInfo>,
+        list_span: Span,
+    ) -> CheckResult<Arc<StrSet>> {
+        let key = origin.map(|m| (m.clone(), field.map(|f| f.id)));
+        if let (Some(cache), Some(key)) = (self.cache, &key)
+            && let Some(set) = cache.get(key)
+        {
+            return Ok(set);
+        }
+        let mut matchers = Vec::with_capacity(members.len());
+        for (kind, text, span) in members {
+            let s = if self.span_override.is_some() { list_span } else { *span };
+            matchers.push(self.matcher(field, *kind, text, s)?);
+        }
+        let set = Arc::new(StrSet::new(matchers));
+        if let (Some(cache), Some(key)) = (self.cache, key) {
+            cache.put(key, set.clone());
+        }
+        Ok(set)
     }
 
     fn dynamic(&self, negate: bool, case_insensitive: bool, l: Operand, r: Operand) -> Node {

@@ -79,6 +79,10 @@ pub fn eval<'a, E: Event + ?Sized>(node: &'a Node, ev: &'a E, cx: &'a Cx<'a>) ->
         Node::Var(read) => cx.vars.read(read, cx.now()),
         Node::VarLength(read) => Val::Int(cx.vars.read(read, cx.now()).length()),
         Node::Interp(pieces) => Val::Str(Cow::Owned(interpolate(pieces, ev, cx))),
+        // Int nodes reached through `eval` (the operand of an age test or of `in [..]`,
+        // a `set` expression): without this arm they fell to `test`, which called `eval`
+        // again, forever (`process.created_at | 0 < 5s` overflowed the stack).
+        Node::Neg(_) | Node::BitNot(_) | Node::Int { .. } => Val::Int(int(node, ev, cx)),
         _ => Val::Bool(test(node, ev, cx)),
     }
 }
@@ -178,7 +182,7 @@ pub fn interpolate<'a, E: Event + ?Sized>(pieces: &'a [Piece], ev: &'a E, cx: &'
             Piece::Text(t) => out.push_str(t),
             Piece::Var(read) => cx.vars.read(read, cx.now()).write_text(&mut out),
             Piece::VarLength(read) => out.push_str(&cx.vars.read(read, cx.now()).length().to_string()),
-            Piece::Field(id) => Val::from_event(ev.field(*id), crate::ir::Ty::Str).write_text(&mut out),
+            Piece::Field(id) => Val::from_event(ev.field(*id), crate::interp::model_ty(*id)).write_text(&mut out),
             Piece::FieldLength(id) => {
                 out.push_str(&Val::from_event(ev.field(*id), crate::ir::Ty::Str).length().to_string())
             }
