@@ -186,7 +186,7 @@ pub fn eval(node: &Node, ev: &dyn Event, cx: &dyn Context) -> RVal {
         }
         Node::CmpBool { negate, lhs, rhs } => {
             let r = eval(rhs, ev, cx).as_bool();
-            let any = eval(lhs, ev, cx).bools().iter().any(|b| *b == r);
+            let any = eval(lhs, ev, cx).bools().contains(&r);
             RVal::Bool(any != *negate)
         }
         Node::CmpStr { negate, case_insensitive, lhs, rhs } => {

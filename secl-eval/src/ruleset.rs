@@ -107,11 +107,10 @@ impl RuleSet {
         let mut inherited = vec![false; loaded.vars.decls().len()];
         for rule in &loaded.rules {
             for a in &rule.actions {
-                if let ActionKind::Set(s) = &a.kind {
-                    if s.inherited {
+                if let ActionKind::Set(s) = &a.kind
+                    && s.inherited {
                         inherited[s.var.0 as usize] = true;
                     }
-                }
             }
         }
         let id = |n: &str| schema.field(n).map(|f| f.id);
@@ -312,11 +311,10 @@ impl RuleSet {
             _ => None,
         });
         s.ancestors.clear();
-        if let Some(id) = f.ancestors_pid {
-            if let Value::Ints(a) = ev.field(id) {
+        if let Some(id) = f.ancestors_pid
+            && let Value::Ints(a) = ev.field(id) {
                 s.ancestors.extend_from_slice(a);
             }
-        }
         let text = |id: Option<FieldId>, out: &mut String| {
             out.clear();
             if let Some(Value::Str(t)) = id.map(|id| ev.field(id)) {

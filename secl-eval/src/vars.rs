@@ -85,11 +85,10 @@ impl VarStore {
         let decls: Vec<(VarScope, Ty)> = table.decls().iter().map(|d| (d.scope, d.ty)).collect();
         let mut initial = vec![None; decls.len()];
         for i in inits {
-            if let Some(slot) = initial.get_mut(i.var.0 as usize) {
-                if slot.is_none() {
+            if let Some(slot) = initial.get_mut(i.var.0 as usize)
+                && slot.is_none() {
                     *slot = i.initial.clone();
                 }
-            }
         }
         VarStore { decls, initial, ..VarStore::default() }
     }
@@ -176,8 +175,8 @@ impl VarStore {
     /// The value a variable reads as when nothing was set for this key (SPEC §8.1).
     pub fn initial(&self, var: VarId) -> Val<'_> {
         let Some((scope, ty)) = self.decls.get(var.0 as usize).copied() else { return Val::Empty };
-        if scope == VarScope::Global {
-            if let Some(Some(l)) = self.initial.get(var.0 as usize) {
+        if scope == VarScope::Global
+            && let Some(Some(l)) = self.initial.get(var.0 as usize) {
                 return match l {
                     Lit::Bool(b) => Val::Bool(*b),
                     Lit::Int(i) => Val::Int(*i),
@@ -189,11 +188,11 @@ impl VarStore {
                     Lit::Ips(v) => Val::Ips(v),
                 };
             }
-        }
         Val::zero(ty)
     }
 
     /// Writes `values` (one value, or the elements of an array) to `var`.
+    #[allow(clippy::too_many_arguments)]
     pub fn set(
         &mut self,
         var: VarId,
@@ -215,12 +214,11 @@ impl VarStore {
             return;
         }
         // Appending to a global array starts from its initial value.
-        if append && !slots.contains_key(&var.0) {
-            if let Some(init) = init {
+        if append && !slots.contains_key(&var.0)
+            && let Some(init) = init {
                 let items = lit_scalars(&init).into_iter().map(|value| Item { value, expires_at: None }).collect();
                 slots.insert(var.0, Slot::Array(items));
             }
-        }
         let slot = slots.entry(var.0).or_insert_with(|| Slot::Array(Vec::new()));
         let items = match slot {
             Slot::Array(items) if append => items,
@@ -300,11 +298,10 @@ impl crate::vm::eval::VarView for ScopedVars<'_> {
             VarRead::Uuid4 => Val::Str(Cow::Owned(uuid4())),
             VarRead::Declared(id) => {
                 let scope = self.store.scope_of(*id);
-                if let Some(key) = self.key(scope) {
-                    if let Some(v) = self.store.get(*id, key, now) {
+                if let Some(key) = self.key(scope)
+                    && let Some(v) = self.store.get(*id, key, now) {
                         return v;
                     }
-                }
                 // Inherited process variables: walk up the ancestry (SPEC §8.2, UNSURE there;
                 // we read at lookup time, as the spec recommends).
                 if scope == VarScope::Process && self.inherited.get(id.0 as usize).copied().unwrap_or(false) {

@@ -136,11 +136,10 @@ impl Checker<'_> {
                 if l.ty.is_array() && r.ty.is_array() {
                     return Err(self.type_error(r.span, Ty::Int, r.ty));
                 }
-                if let Kind::Duration(nanos) = r.kind {
-                    if !matches!(l.kind, Kind::Arith) {
+                if let Kind::Duration(nanos) = r.kind
+                    && !matches!(l.kind, Kind::Arith) {
                         return Ok(Node::Age { op: cmp, operand: Box::new(l.node), nanos });
                     }
-                }
                 Ok(Node::CmpInt { op: cmp, lhs: Box::new(l.node), rhs: Box::new(r.node) })
             }
             (Ty::StrArray, _) => Err(self.unsupported(r.span)),

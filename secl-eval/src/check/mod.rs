@@ -83,15 +83,18 @@ pub struct Env<'a> {
 /// rules share one set (which the VM then evaluates once per event).
 #[derive(Default)]
 pub struct SetCache {
-    sets: std::cell::RefCell<std::collections::HashMap<(Arc<str>, Option<FieldId>), Arc<crate::matcher::StrSet>>>,
+    sets: std::cell::RefCell<std::collections::HashMap<SetKey, Arc<crate::matcher::StrSet>>>,
 }
 
+/// A value macro and the field it is compared with.
+type SetKey = (Arc<str>, Option<FieldId>);
+
 impl SetCache {
-    pub(crate) fn get(&self, key: &(Arc<str>, Option<FieldId>)) -> Option<Arc<crate::matcher::StrSet>> {
+    pub(crate) fn get(&self, key: &SetKey) -> Option<Arc<crate::matcher::StrSet>> {
         self.sets.borrow().get(key).cloned()
     }
 
-    pub(crate) fn put(&self, key: (Arc<str>, Option<FieldId>), set: Arc<crate::matcher::StrSet>) {
+    pub(crate) fn put(&self, key: SetKey, set: Arc<crate::matcher::StrSet>) {
         self.sets.borrow_mut().insert(key, set);
     }
 }
@@ -398,12 +401,11 @@ impl<'a> Checker<'a> {
             return Ok(Piece::Field(f.id));
         }
         for (suffix, length) in [(".length", true), (".root_domain", false)] {
-            if let Some(base) = name.strip_suffix(suffix) {
-                if let Some(f) = self.resolve_field_name(base) {
+            if let Some(base) = name.strip_suffix(suffix)
+                && let Some(f) = self.resolve_field_name(base) {
                     self.field_refs.push(f.id);
                     return Ok(if length { Piece::FieldLength(f.id) } else { Piece::FieldRootDomain(f.id) });
                 }
-            }
         }
         Err(self.error(codes::UNKNOWN_FIELD, span, format!("field '{name}' doesn't exist")))
     }
@@ -454,8 +456,8 @@ impl<'a> Checker<'a> {
             }
             return Ok((read, ty, false));
         }
-        if let Some(base) = name.strip_suffix(".length") {
-            if let Some((read, ty)) = lookup(base) {
+        if let Some(base) = name.strip_suffix(".length")
+            && let Some((read, ty)) = lookup(base) {
                 if ty != Ty::Str && !ty.is_array() {
                     return Err(self.error(
                         codes::LENGTH_NOT_SUPPORTED,
@@ -468,7 +470,6 @@ impl<'a> Checker<'a> {
                 }
                 return Ok((read, ty, true));
             }
-        }
         let mut d = Diagnostic::error(codes::UNKNOWN_VARIABLE, format!("variable '{name}' doesn't exist"))
             .with_label(self.sp(span), "no `set` action of a loaded rule declares it");
         if let Some(best) = self.env.vars.and_then(|v| crate::suggest::closest(name, v.names())) {
@@ -607,17 +608,15 @@ impl<'a> Checker<'a> {
         if let Some(f) = self.env.fields.resolve(&rewritten) {
             return Ok(f);
         }
-        if let Some(base) = rewritten.strip_suffix(".length") {
-            if let Some(f) = self.env.fields.resolve(base) {
-                if f.ty != Ty::Str && !f.ty.is_array() {
+        if let Some(base) = rewritten.strip_suffix(".length")
+            && let Some(f) = self.env.fields.resolve(base)
+                && f.ty != Ty::Str && !f.ty.is_array() {
                     return Err(self.error(
                         codes::LENGTH_NOT_SUPPORTED,
                         span,
                         format!("'length' cannot be used on '{base}'"),
                     ));
                 }
-            }
-        }
         Err(self.unknown_field(name, span))
     }
 

@@ -10,8 +10,8 @@ use secl_syntax::diagnostics::codes;
 use secl_syntax::policy::{Acceptance, Definition, Text};
 
 pub(super) fn accept(def: Definition<'_>, host: &Host) -> Acceptance {
-    if let Some(constraint) = def.agent_version() {
-        if !constraint.value.trim().is_empty() {
+    if let Some(constraint) = def.agent_version()
+        && !constraint.value.trim().is_empty() {
             match Constraint::parse(&constraint.value) {
                 Err(e) => {
                     let d = Diagnostic::error(
@@ -35,7 +35,6 @@ pub(super) fn accept(def: Definition<'_>, host: &Host) -> Acceptance {
                 Ok(_) => {}
             }
         }
-    }
     let filters = def.filters();
     if filters.is_empty() {
         return Acceptance::Accepted;
@@ -61,7 +60,7 @@ pub(super) fn accept(def: Definition<'_>, host: &Host) -> Acceptance {
 /// Parses, checks and evaluates one filter against the host.
 pub(super) fn eval_filter(f: &Text, host: &Host) -> Result<bool, Diagnostic> {
     let located = |d: Diagnostic| d.map_spans(|s| f.file_span(s)).with_source(f.source().clone());
-    let expr = secl_syntax::parser::parse_expression(&f.value).map_err(|d| located(d))?;
+    let expr = secl_syntax::parser::parse_expression(&f.value).map_err(&located)?;
     let env = Env { fields: &HostNamespace, macros: None, vars: None };
     let checked = Checker::new(env).check_bool(&expr).map_err(|d| {
         let mut d = located(*d);

@@ -74,8 +74,8 @@ fn compile_one(r: &MergedRule, def: &ActionDef, event_type: &str, out: &Loaded) 
                     None => (f.value.as_str(), None),
                 };
                 let Some(fd) = schema.lookup(base) else { return Ok(None) };
-                if let Some(t) = &fd.event_type {
-                    if t != event_type {
+                if let Some(t) = &fd.event_type
+                    && t != event_type {
                         return Err(error(
                             r,
                             def,
@@ -83,7 +83,6 @@ fn compile_one(r: &MergedRule, def: &ActionDef, event_type: &str, out: &Loaded) 
                             format!("field `{}` is not available for `{event_type}` rules", f.value),
                         ));
                     }
-                }
                 let ty = crate::check::scope::scalar_ty(fd.ty, fd.is_array);
                 let (access, ty) = match index {
                     Some(i) => (Access::Index(i), ty.element()),
@@ -226,15 +225,14 @@ fn compile_one(r: &MergedRule, def: &ActionDef, event_type: &str, out: &Loaded) 
 fn check_event_type(schema: &Schema, c: &crate::check::Checked, event_type: &str) -> Result<(), Diagnostic> {
     for (id, span) in &c.fields {
         let f = schema.field_by_id(*id);
-        if let Some(t) = &f.event_type {
-            if t != event_type {
+        if let Some(t) = &f.event_type
+            && t != event_type {
                 return Err(Diagnostic::error(
                     codes::MULTIPLE_EVENT_TYPES,
                     format!("field `{}` is not available for `{event_type}` rules", f.name),
                 )
                 .with_label(*span, ""));
             }
-        }
     }
     Ok(())
 }

@@ -158,21 +158,21 @@ impl<'a> Val<'a> {
                 }
             }
             _ => {
-                if self.any_str(|s| {
+                self.any_str(|s| {
                     sep(out);
                     out.push_str(s);
                     false
-                }) {}
-                if self.any_int(|i| {
+                });
+                self.any_int(|i| {
                     sep(out);
                     let _ = write!(out, "{i}");
                     false
-                }) {}
-                if self.any_bool(|b| {
+                });
+                self.any_bool(|b| {
                     sep(out);
                     let _ = write!(out, "{b}");
                     false
-                }) {}
+                });
                 if self.any_ip(|ip| {
                     sep(out);
                     let _ = write!(out, "{ip}");
