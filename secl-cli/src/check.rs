@@ -22,12 +22,16 @@ Options:
   --format F            human (default), json, sarif or github
   --fail-level L        error (default) or warning: findings at or above it exit 1
   --color               colour the human output
+  --kfilters            report the kernel filters the rules compile to (approvers,
+                        accept-all culprits) instead of linting
+  --profile P           kernel capabilities for --kfilters: secl (default) or datadog
+  --events FILE         with --kfilters: simulate the kernel filter on a JSONL stream
 
 Exit status: 0 clean, 1 findings at or above the fail level, 2 unreadable input,
 3 usage error.";
 
 pub fn run(raw: &[String]) -> i32 {
-    let mut valued = vec!["format", "fail-level"];
+    let mut valued = vec!["format", "fail-level", "profile", "events"];
     valued.extend_from_slice(HOST_FLAGS);
     let valued: &'static [&'static str] = Box::leak(valued.into_boxed_slice());
     let spec = Spec { valued, switches: &["color", "help", "kfilters"] };
@@ -46,6 +50,9 @@ pub fn run(raw: &[String]) -> i32 {
     let format = args.value("format").unwrap_or("human");
     if !matches!(format, "human" | "json" | "sarif" | "github") {
         return crate::usage(&format!("invalid --format `{format}`"), HELP);
+    }
+    if args.has("kfilters") {
+        return crate::kfilters::check(&args, &host, format);
     }
     let fail_level = match args.value("fail-level").unwrap_or("error") {
         "error" => Severity::Error,

@@ -26,6 +26,8 @@ and the variables its `set` actions declare, and needs no event-specific field.
 
 Options:
   --format human|json   json prints one line per event: {\"matched\", \"rules\", \"actions\"}
+  --explain             show each sub-expression's value on the event (the rule of
+                        --rule-id, else the matched rules; or the --expr expression)
   --agent-version V, --kernel-version X.Y.Z, --os linux|windows   as in `secl check`
 
 Exit status: 0 when an event matched, 1 when none did, 2 on error.";
@@ -88,7 +90,9 @@ pub fn run(raw: &[String]) -> i32 {
                 return EXIT_UNREADABLE;
             }
         };
+        let explainer = args.has("explain").then(|| crate::explain::Explainer::new(&loaded));
         for ev in &events {
+            let why = explainer.as_ref().map(|x| x.expression(expr, ev, &Default::default()));
             let cx = Cx { now: Cell::new(None), event_time: ev.timestamp_ns(), register: None, vars: &NoVars };
             let m = match &checked.register {
                 None => test(&checked.node, ev, &cx),
@@ -100,9 +104,16 @@ pub fn run(raw: &[String]) -> i32 {
             };
             any |= m;
             if json_out {
-                println!("{}", json!({"matched": m, "rules": [], "actions": []}));
+                let mut out = json!({"matched": m, "rules": [], "actions": []});
+                if let Some(Ok(e)) = &why {
+                    out["explanation"] = json!(e);
+                }
+                println!("{out}");
             } else {
                 println!("{}", if m { "true" } else { "false" });
+                if let Some(Ok(e)) = &why {
+                    print!("{}", crate::explain::indent(&e.render(), 2));
+                }
             }
         }
     } else {
@@ -115,22 +126,38 @@ pub fn run(raw: &[String]) -> i32 {
                 return EXIT_UNREADABLE;
             }
         }
+        let explainer = args.has("explain").then(|| crate::explain::Explainer::new(&loaded));
         let rs = RuleSet::new(loaded);
+        let fresh = rs.new_state();
         for ev in &events {
             let mut st = rs.new_state();
             let v = rs.evaluate(ev, &mut st);
+            let why = explainer
+                .as_ref()
+                .map(|x| crate::explain::for_event(x, &rs, ev, v.matched, args.value("rule-id"), &fresh.vars));
             any |= !v.matched.is_empty();
             let rules: Vec<&str> = v.matched.iter().map(|i| &*rs.rule(*i).id).collect();
             let actions: Vec<serde_json::Value> =
                 v.fired.iter().map(|f| action_json(rs.rule(f.rule), f.action)).collect();
             if json_out {
-                println!("{}", json!({"matched": !rules.is_empty(), "rules": rules, "actions": actions}));
-            } else if rules.is_empty() {
-                println!("no match ({} event)", ev.event_type());
+                let mut out = json!({"matched": !rules.is_empty(), "rules": rules, "actions": actions});
+                if let Some(why) = &why {
+                    out["explanations"] = json!(why);
+                }
+                println!("{out}");
             } else {
-                println!("matched: {}", rules.join(", "));
-                for a in actions.iter().filter(|a| a["type"] != "set") {
-                    println!("  action: {a}");
+                if rules.is_empty() {
+                    println!("no match ({} event)", ev.event_type());
+                } else {
+                    println!("matched: {}", rules.join(", "));
+                    for a in actions.iter().filter(|a| a["type"] != "set") {
+                        println!("  action: {a}");
+                    }
+                }
+                match &why {
+                    Some(why) if why.is_empty() => println!("  (add --rule-id R to see why rule R did not match)"),
+                    Some(why) => why.iter().for_each(|e| print!("{}", crate::explain::indent(&e.render(), 2))),
+                    None => {}
                 }
             }
         }

@@ -30,20 +30,47 @@ pub fn parse_all(text: &str, name: &str) -> Result<Vec<JsonEvent>, String> {
     Ok(out)
 }
 
-/// Streams JSONL events from a reader, calling `f` for each (for `replay` on a pipe).
-pub fn stream(
-    reader: impl BufRead,
-    mut f: impl FnMut(usize, JsonEvent) -> Result<(), String>,
+/// What [`stream`] hands its callback for each event.
+pub struct Streamed<'a> {
+    /// 0-based among the events (blank and invalid lines are not counted).
+    pub index: usize,
+    /// The line as read, trimmed: one JSON object.
+    pub line: &'a str,
+    pub event: JsonEvent,
+}
+
+/// Streams JSONL events from a reader (for `replay` on a pipe), calling `f` for each.
+/// An invalid line goes to `bad` (with its 1-based number) and the stream goes on;
+/// `idle` runs whenever nothing is left in the read buffer, before a read that may wait
+/// for the writer: the moment to flush output. Returns the number of events.
+pub fn stream<R: Read>(
+    mut reader: std::io::BufReader<R>,
+    mut f: impl FnMut(Streamed<'_>) -> Result<(), String>,
+    mut bad: impl FnMut(usize, String),
+    mut idle: impl FnMut() -> Result<(), String>,
 ) -> Result<usize, String> {
     let mut n = 0;
-    for (i, line) in reader.lines().enumerate() {
-        let line = line.map_err(|e| format!("read error: {e}"))?;
-        if line.trim().is_empty() {
-            continue;
+    let mut buf = Vec::with_capacity(4096);
+    let mut line_no = 0;
+    loop {
+        buf.clear();
+        if reader.read_until(b'\n', &mut buf).map_err(|e| format!("read error: {e}"))? == 0 {
+            return Ok(n);
         }
-        let ev = JsonEvent::from_str(&line).map_err(|e| format!("line {}: {e}", i + 1))?;
-        f(n, ev)?;
-        n += 1;
+        line_no += 1;
+        match std::str::from_utf8(&buf).map(str::trim) {
+            Err(_) => bad(line_no, "not UTF-8".into()),
+            Ok("") => {}
+            Ok(line) => match JsonEvent::from_str(line) {
+                Ok(event) => {
+                    f(Streamed { index: n, line, event })?;
+                    n += 1;
+                }
+                Err(e) => bad(line_no, e.to_string()),
+            },
+        }
+        if reader.buffer().is_empty() {
+            idle()?;
+        }
     }
-    Ok(n)
 }

@@ -6,8 +6,13 @@ mod bench;
 mod check;
 mod eval;
 mod events;
+mod explain;
 mod host;
+mod kfilters;
 mod policy;
+mod replay;
+mod test;
+mod testfile;
 
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_FINDINGS: i32 = 1;
@@ -22,7 +27,10 @@ Usage: secl <command> [options]
 Commands:
   check    parse, typecheck and lint policy files
   eval     evaluate an expression or a policy on events
+  test     run policy tests (`*.test.yaml`) with coverage and explanations
+  replay   stream recorded events through one stateful rule set
   bench    measure single-threaded throughput on an event stream
+  compile  compile policies to a kernel filter plan (`--kfilters OUT.json`)
   help     show this help, or a command's help (`secl help check`)
 
 Run `secl <command> --help` for a command's options.";
@@ -32,12 +40,18 @@ fn main() {
     let code = match argv.first().map(String::as_str) {
         Some("check") => check::run(&argv[1..]),
         Some("eval") => eval::run(&argv[1..]),
+        Some("test") => test::run(&argv[1..]),
+        Some("replay") => replay::run(&argv[1..]),
         Some("bench") => bench::run(&argv[1..]),
+        Some("compile") => kfilters::compile(&argv[1..]),
         Some("help") | Some("--help") | Some("-h") => {
             match argv.get(1).map(String::as_str) {
                 Some("check") => println!("{}", check::HELP),
                 Some("eval") => println!("{}", eval::HELP),
+                Some("test") => println!("{}", test::HELP),
+                Some("replay") => println!("{}", replay::HELP),
                 Some("bench") => println!("{}", bench::HELP),
+                Some("compile") => println!("{}", kfilters::COMPILE_HELP),
                 _ => println!("{HELP}"),
             }
             EXIT_OK

@@ -6,12 +6,23 @@
 //! `*.args*` from `*.argv`, `*.file.name` from `*.file.path`, `.length` fields,
 //! `process.parent.*` from ancestor 0, `process.*` from `exec.*` on exec events (the
 //! exec'd process is the event's process), `process.ancestors.length`.
+//!
+//! Parsing is built for replaying recorded streams: [`JsonEvent::from_str`] scans the
+//! JSON text once and converts each value straight into its field's type, without an
+//! intermediate `serde_json::Value`. Derivations follow per-field tables computed once
+//! ([`tables`]), and derived fields that are views of a given one (the `process.*` twin
+//! of an `exec.*` field, `process.parent.*` as ancestor 0, a basename) share its storage
+//! instead of copying it. Anything unusual (an error, a duplicate key, a deep unknown
+//! value) falls back to the `serde_json` path, which owns the error messages, so both
+//! paths give the same event or the same error.
 
 use crate::event::{Event, StrList, Value, element_of};
+use crate::fxhash::FxHashMap;
 use crate::model::{ConstValue, FieldDef, FieldId, ScalarType, Schema};
 use crate::value::ip::IpNet;
 use serde_json::Value as Json;
 use std::fmt;
+use std::sync::OnceLock;
 
 #[derive(Clone, Debug, PartialEq)]
 enum Stored {
@@ -28,17 +39,64 @@ enum Stored {
     Nested(Vec<String>, Vec<Vec<String>>),
 }
 
-/// An event parsed from JSON.
-#[derive(Clone, Debug, PartialEq)]
+/// How a field reads a stored value: the value itself, its first element
+/// (`process.parent.*` from ancestor 0), the basename of a path (`*.file.name`), or the
+/// basename of the first element.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct View {
+    pos: u16,
+    mode: u8,
+}
+
+const FIRST: u8 = 1;
+const BASENAME: u8 = 2;
+
+/// A stored value as a field sees it through its [`View`].
+#[derive(Debug, PartialEq)]
+enum Seen<'a> {
+    None,
+    Bool(bool),
+    Int(i64),
+    Str(&'a str),
+    Ip(IpNet),
+    Bools(&'a [bool]),
+    Ints(&'a [i64]),
+    Strs(&'a [String]),
+    Ips(&'a [IpNet]),
+    Nested(&'a [String], &'a [Vec<String>]),
+}
+
+impl Seen<'_> {
+    /// Element count of an array (for `process.ancestors.length`), 0 for scalars.
+    fn array_len(&self) -> usize {
+        match self {
+            Seen::Bools(a) => a.len(),
+            Seen::Ints(a) => a.len(),
+            Seen::Strs(a) => a.len(),
+            Seen::Ips(a) => a.len(),
+            Seen::Nested(_, n) => n.len(),
+            _ => 0,
+        }
+    }
+}
+
+/// An event parsed from JSON. Two events are equal when they have the same type,
+/// timestamp and field values (however they are stored).
+#[derive(Clone, Debug)]
 pub struct JsonEvent {
-    event_type: String,
-    /// Sorted by field id.
-    values: Vec<(FieldId, Stored)>,
-    /// Open-addressing index from field id to position in `values` (+1; 0 is empty), so
-    /// that a field read is one or two probes rather than a binary search.
-    index: Vec<u16>,
+    event_type: &'static str,
+    /// Values given in the JSON, then values derived by computation.
+    store: Vec<Stored>,
+    /// Every field present (given or derived) and how it reads `store`.
+    entries: Vec<(FieldId, View)>,
+    /// Open-addressing index from field id to its entry, packed as
+    /// `field << 16 | pos << 2 | mode` (`EMPTY` for a free slot): a field read is one or
+    /// two probes and one more load.
+    index: Vec<u32>,
     timestamp: Option<i64>,
 }
+
+const EMPTY: u32 = u32::MAX;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JsonEventError(pub String);
@@ -55,26 +113,419 @@ fn err<T>(msg: impl Into<String>) -> Result<T, JsonEventError> {
     Err(JsonEventError(msg.into()))
 }
 
+// ---------------------------------------------------------------------------------------
+// Derivation tables
+
+/// What a field derives, computed once per field of the model.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FieldDerivation {
+    /// On exec events: `exec.X` ↔ `process.X` (when the twin exists and belongs to exec
+    /// events or to every event type).
+    pub twin: Option<FieldId>,
+    /// `process.ancestors.X` → `process.parent.X` (ancestor 0).
+    pub parent: Option<FieldId>,
+    /// For `*.argv`: the `args`, `args_flags` and `args_options` siblings.
+    pub argv: Option<ArgvFamily>,
+    /// `*.file.path` → `*.file.name`.
+    pub name: Option<FieldId>,
+    /// `X` → `X.length`, with whether the length field is an array (per-element lengths).
+    pub length: Option<(FieldId, bool)>,
+    /// The field lives under `process.ancestors` (counts for `process.ancestors.length`).
+    pub in_ancestors: bool,
+}
+
+/// The fields derived from one `*.argv` field.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ArgvFamily {
+    /// `*.args`, with whether it is an array (one joined string per element).
+    pub args: Option<(FieldId, bool)>,
+    pub flags: Option<FieldId>,
+    pub options: Option<FieldId>,
+    /// The argv field is per-element (`process.ancestors.argv`): flags and options keep
+    /// one list per element.
+    pub nested: bool,
+}
+
+/// The derivation tables and the name lookup of the fast parser.
+pub struct Tables {
+    fields: Vec<FieldDerivation>,
+    names: FxHashMap<&'static str, FieldId>,
+    event_types: Vec<&'static str>,
+    timestamp: Option<FieldId>,
+    ancestors_length: Option<FieldId>,
+}
+
+impl Tables {
+    /// The derivations of one field.
+    pub fn of(&self, id: FieldId) -> &FieldDerivation {
+        &self.fields[usize::from(id.0)]
+    }
+
+    /// Resolves a field name as [`Schema::lookup`] does (legacy names included).
+    fn lookup(&self, name: &str) -> Option<FieldId> {
+        match self.names.get(name) {
+            Some(id) => Some(*id),
+            None => Schema::linux().lookup(name).map(|f| f.id),
+        }
+    }
+
+    fn event_type(&self, name: &str) -> Option<&'static str> {
+        self.event_types.iter().copied().find(|t| *t == name)
+    }
+}
+
+/// Fields are tracked in a fixed bit set while an event is built.
+const MAX_FIELDS: usize = 64 * 64;
+
+/// The derivation tables of the Linux model, built on first use.
+pub fn tables() -> &'static Tables {
+    static TABLES: OnceLock<Tables> = OnceLock::new();
+    TABLES.get_or_init(|| build_tables(Schema::linux()))
+}
+
+fn build_tables(schema: &'static Schema) -> Tables {
+    let id = |n: &str| schema.field(n).map(|f| f.id);
+    let fields = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            let name = f.name.as_str();
+            let twin_of = |to: &str, rest: &str| {
+                schema
+                    .field(&format!("{to}{rest}"))
+                    .filter(|t| t.event_type.is_none() || t.event_type.as_deref() == Some("exec"))
+                    .map(|t| t.id)
+            };
+            let twin = match (name.strip_prefix("exec."), name.strip_prefix("process.")) {
+                (Some(rest), _) => twin_of("process.", rest),
+                (_, Some(rest)) => twin_of("exec.", rest),
+                _ => None,
+            };
+            let parent = name
+                .strip_prefix("process.ancestors.")
+                .filter(|s| *s != "length")
+                .and_then(|s| id(&format!("process.parent.{s}")));
+            let argv = name.strip_suffix("argv").filter(|_| name.ends_with(".argv")).map(|prefix| ArgvFamily {
+                args: schema.field(&format!("{prefix}args")).map(|d| (d.id, d.is_array)),
+                flags: id(&format!("{prefix}args_flags")),
+                options: id(&format!("{prefix}args_options")),
+                nested: f.iterator.is_some(),
+            });
+            let name_field = name
+                .strip_suffix("path")
+                .filter(|_| name.ends_with(".file.path"))
+                .and_then(|p| id(&format!("{p}name")));
+            let length = schema.field(&format!("{name}.length")).map(|l| (l.id, l.is_array));
+            FieldDerivation {
+                twin,
+                parent,
+                argv,
+                name: name_field,
+                length,
+                in_ancestors: f.iterator.as_deref() == Some("process.ancestors"),
+            }
+        })
+        .collect();
+    let mut names = FxHashMap::default();
+    for f in schema.fields() {
+        // A legacy spelling wins over an exact name, as in `Schema::lookup`.
+        let target = match schema.legacy_rewrite(&f.name) {
+            Some(modern) => schema.field(modern).map(|m| m.id),
+            None => Some(f.id),
+        };
+        if let Some(t) = target {
+            names.insert(f.name.as_str(), t);
+        }
+    }
+    Tables {
+        fields,
+        names,
+        event_types: schema.event_types().into_iter().filter(|t| *t != "fim").collect(),
+        timestamp: id("event.timestamp"),
+        ancestors_length: id("process.ancestors.length"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Building an event
+
+/// An event under construction: given values, then derivations.
+struct Builder {
+    store: Vec<Stored>,
+    entries: Vec<(FieldId, View)>,
+    present: [u64; MAX_FIELDS / 64],
+}
+
+impl Builder {
+    fn new() -> Builder {
+        Builder { store: Vec::with_capacity(32), entries: Vec::with_capacity(48), present: [0; MAX_FIELDS / 64] }
+    }
+
+    #[inline]
+    fn has(&self, id: FieldId) -> bool {
+        let i = usize::from(id.0);
+        if i < MAX_FIELDS {
+            self.present[i / 64] & (1 << (i % 64)) != 0
+        } else {
+            self.entries.iter().any(|(k, _)| *k == id)
+        }
+    }
+
+    #[inline]
+    fn mark(&mut self, id: FieldId) {
+        let i = usize::from(id.0);
+        if i < MAX_FIELDS {
+            self.present[i / 64] |= 1 << (i % 64);
+        }
+    }
+
+    /// Sets a given field; `false` when it was already set.
+    fn set(&mut self, id: FieldId, v: Stored) -> bool {
+        if self.has(id) {
+            if let Some(e) = self.entries.iter().find(|(k, _)| *k == id) {
+                self.store[usize::from(e.1.pos)] = v;
+            }
+            return false;
+        }
+        self.push(id, v);
+        true
+    }
+
+    fn push(&mut self, id: FieldId, v: Stored) {
+        let pos = self.store.len() as u16;
+        self.store.push(v);
+        self.entries.push((id, View { pos, mode: 0 }));
+        self.mark(id);
+    }
+
+    fn set_default(&mut self, id: FieldId, v: Stored) {
+        if !self.has(id) {
+            self.push(id, v);
+        }
+    }
+
+    fn view_default(&mut self, id: FieldId, view: View) {
+        if !self.has(id) {
+            self.entries.push((id, view));
+            self.mark(id);
+        }
+    }
+
+    fn seen(&self, view: View) -> Seen<'_> {
+        seen(&self.store, view)
+    }
+
+    fn derive(&mut self, event_type: &str, t: &Tables) {
+        // exec: the event's process is the exec'd one.
+        if event_type == "exec" {
+            for i in 0..self.entries.len() {
+                let (id, view) = self.entries[i];
+                if let Some(twin) = t.of(id).twin {
+                    self.view_default(twin, view);
+                }
+            }
+        }
+        // process.parent.* is ancestor 0 unless given.
+        for i in 0..self.entries.len() {
+            let (id, view) = self.entries[i];
+            if let Some(parent) = t.of(id).parent {
+                if self.has(parent) {
+                    continue;
+                }
+                let has_first = match self.seen(view) {
+                    Seen::Bools(a) => !a.is_empty(),
+                    Seen::Ints(a) => !a.is_empty(),
+                    Seen::Strs(a) => !a.is_empty(),
+                    Seen::Ips(a) => !a.is_empty(),
+                    Seen::Nested(_, n) => !n.is_empty(),
+                    _ => false,
+                };
+                if has_first && view.mode == 0 {
+                    self.view_default(parent, View { pos: view.pos, mode: FIRST });
+                }
+            }
+        }
+        self.derive_args(t);
+        self.derive_names(t);
+        self.derive_lengths(t);
+    }
+
+    fn derive_args(&mut self, t: &Tables) {
+        for i in 0..self.entries.len() {
+            let (id, view) = self.entries[i];
+            let Some(fam) = &t.of(id).argv else { continue };
+            let mut out: [Option<(FieldId, Stored)>; 3] = [None, None, None];
+            {
+                let one: [&[String]; 1];
+                let many: Vec<&[String]>;
+                let lists: &[&[String]] = match self.seen(view) {
+                    Seen::Strs(a) => {
+                        one = [a];
+                        &one
+                    }
+                    Seen::Nested(_, n) => {
+                        many = n.iter().map(Vec::as_slice).collect();
+                        &many
+                    }
+                    _ => continue,
+                };
+                let derive = |f: &dyn Fn(&[String]) -> Vec<String>| -> Stored {
+                    if fam.nested {
+                        let per: Vec<Vec<String>> = lists.iter().map(|l| f(l)).collect();
+                        Stored::Nested(per.concat(), per)
+                    } else if let [one] = lists {
+                        Stored::Strs(f(one))
+                    } else {
+                        Stored::Strs(lists.iter().flat_map(|l| f(l)).collect())
+                    }
+                };
+                if let Some((d, is_array)) = fam.args.filter(|(d, _)| !self.has(*d)) {
+                    let v = if is_array {
+                        Stored::Strs(lists.iter().map(|l| crate::value::args::args(l)).collect())
+                    } else if let [one] = lists {
+                        Stored::Str(crate::value::args::args(one))
+                    } else {
+                        Stored::Str(lists.iter().map(|l| crate::value::args::args(l)).collect())
+                    };
+                    out[0] = Some((d, v));
+                }
+                if let Some(d) = fam.flags.filter(|d| !self.has(*d)) {
+                    out[1] = Some((d, derive(&|l| crate::value::args::args_flags(l))));
+                }
+                if let Some(d) = fam.options.filter(|d| !self.has(*d)) {
+                    out[2] = Some((d, derive(&|l| crate::value::args::args_options(l))));
+                }
+            }
+            for (d, v) in out.into_iter().flatten() {
+                self.set_default(d, v);
+            }
+        }
+    }
+
+    fn derive_names(&mut self, t: &Tables) {
+        for i in 0..self.entries.len() {
+            let (id, view) = self.entries[i];
+            let Some(name) = t.of(id).name else { continue };
+            if self.has(name) {
+                continue;
+            }
+            match self.seen(view) {
+                Seen::Str(_) if view.mode & BASENAME == 0 => {
+                    self.view_default(name, View { pos: view.pos, mode: view.mode | BASENAME });
+                }
+                Seen::Str(p) => {
+                    let v = Stored::Str(basename(p).to_owned());
+                    self.set_default(name, v);
+                }
+                Seen::Strs(a) => {
+                    let v = Stored::Strs(a.iter().map(|p| basename(p).to_owned()).collect());
+                    self.set_default(name, v);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn derive_lengths(&mut self, t: &Tables) {
+        let mut ancestors = 0usize;
+        let n = self.entries.len();
+        for i in 0..n {
+            let (id, view) = self.entries[i];
+            let d = t.of(id);
+            if !d.in_ancestors && d.length.is_none() {
+                continue;
+            }
+            let seen = self.seen(view);
+            if d.in_ancestors {
+                ancestors = ancestors.max(seen.array_len());
+            }
+            let Some((len_field, is_array)) = d.length else { continue };
+            if self.has(len_field) {
+                continue;
+            }
+            let len = match seen {
+                Seen::Str(s) => Stored::Int(s.len() as i64),
+                Seen::Strs(a) if is_array => Stored::Ints(a.iter().map(|s| s.len() as i64).collect()),
+                Seen::Strs(a) => Stored::Int(a.len() as i64),
+                _ => continue,
+            };
+            self.set_default(len_field, len);
+        }
+        if ancestors > 0 {
+            if let Some(f) = t.ancestors_length {
+                self.set_default(f, Stored::Int(ancestors as i64));
+            }
+        }
+    }
+
+    fn finish(mut self, event_type: &'static str, timestamp: Option<i64>, t: &Tables) -> JsonEvent {
+        if let (Some(ts), Some(f)) = (timestamp, t.timestamp) {
+            self.set_default(f, Stored::Int(ts));
+        }
+        self.derive(event_type, t);
+        let size = (self.entries.len() * 2).next_power_of_two().max(8);
+        let mut index = vec![EMPTY; size];
+        for (id, view) in &self.entries {
+            let mut slot = slot_of(*id, size);
+            while index[slot] != EMPTY {
+                slot = (slot + 1) & (size - 1);
+            }
+            index[slot] = u32::from(id.0) << 16 | u32::from(view.pos) << 2 | u32::from(view.mode);
+        }
+        JsonEvent { event_type, store: self.store, entries: self.entries, index, timestamp }
+    }
+}
+
+fn seen(store: &[Stored], view: View) -> Seen<'_> {
+    let Some(s) = store.get(usize::from(view.pos)) else { return Seen::None };
+    let first = view.mode & FIRST != 0;
+    let seen = match (s, first) {
+        (Stored::Bool(b), false) => Seen::Bool(*b),
+        (Stored::Int(i), false) => Seen::Int(*i),
+        (Stored::Str(s), false) => Seen::Str(s),
+        (Stored::Ip(ip), false) => Seen::Ip(*ip),
+        (Stored::Bools(v), false) => Seen::Bools(v),
+        (Stored::Ints(v), false) => Seen::Ints(v),
+        (Stored::Strs(v), false) => Seen::Strs(v),
+        (Stored::Ips(v), false) => Seen::Ips(v),
+        (Stored::Nested(flat, n), false) => Seen::Nested(flat, n),
+        (Stored::Bools(v), true) => v.first().map_or(Seen::None, |b| Seen::Bool(*b)),
+        (Stored::Ints(v), true) => v.first().map_or(Seen::None, |i| Seen::Int(*i)),
+        (Stored::Strs(v), true) => v.first().map_or(Seen::None, |s| Seen::Str(s)),
+        (Stored::Ips(v), true) => v.first().map_or(Seen::None, |i| Seen::Ip(*i)),
+        (Stored::Nested(_, n), true) => n.first().map_or(Seen::None, |l| Seen::Strs(l)),
+        (_, true) => Seen::None,
+    };
+    match seen {
+        Seen::Str(p) if view.mode & BASENAME != 0 => Seen::Str(basename(p)),
+        other => other,
+    }
+}
+
 impl JsonEvent {
     pub fn from_str(text: &str) -> Result<JsonEvent, JsonEventError> {
+        if let Some(ev) = fast::parse(text, tables()) {
+            return Ok(ev);
+        }
         let json: Json = serde_json::from_str(text).map_err(|e| JsonEventError(format!("invalid JSON: {e}")))?;
         JsonEvent::from_json(&json)
     }
 
     pub fn from_json(json: &Json) -> Result<JsonEvent, JsonEventError> {
         let schema = Schema::linux();
+        let t = tables();
         let Json::Object(obj) = json else { return err("an event must be a JSON object") };
         let get = |key: &str| obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v);
-        let Some(Json::String(event_type)) = get("type") else {
+        let Some(Json::String(type_name)) = get("type") else {
             return err("the event has no `type` string");
         };
-        if !schema.event_types().contains(&event_type.as_str()) || event_type == "fim" {
-            let mut msg = format!("unknown event type `{event_type}`");
-            if let Some(s) = crate::suggest::closest(event_type, schema.event_types().into_iter()) {
+        let Some(event_type) = t.event_type(type_name) else {
+            let mut msg = format!("unknown event type `{type_name}`");
+            if let Some(s) = crate::suggest::closest(type_name, schema.event_types().into_iter()) {
                 msg.push_str(&format!(" (did you mean `{s}`?)"));
             }
             return err(msg);
-        }
+        };
         let timestamp = match get("timestamp") {
             None | Some(Json::Null) => None,
             Some(Json::Number(n)) => {
@@ -82,7 +533,7 @@ impl JsonEvent {
             }
             Some(_) => return err("`timestamp` must be an integer (ns)"),
         };
-        let mut ev = JsonEvent { event_type: event_type.clone(), values: Vec::new(), index: Vec::new(), timestamp };
+        let mut b = Builder::new();
         match get("values") {
             None | Some(Json::Null) => {}
             Some(Json::Object(values)) => {
@@ -100,200 +551,53 @@ impl JsonEvent {
                         }
                     }
                     let stored = convert(schema, def, v)?;
-                    ev.set(def.id, stored);
+                    b.set(def.id, stored);
                 }
             }
             Some(_) => return err("`values` must be an object"),
         }
-        if let Some(ts) = timestamp {
-            if let Some(f) = schema.field("event.timestamp") {
-                ev.set_default(f.id, Stored::Int(ts));
-            }
-        }
-        ev.derive(schema);
-        ev.build_index();
-        Ok(ev)
-    }
-
-    /// Sets a field (replacing any value); for embedders building events by hand.
-    fn set(&mut self, id: FieldId, v: Stored) {
-        match self.values.binary_search_by_key(&id, |(k, _)| *k) {
-            Ok(i) => self.values[i].1 = v,
-            Err(i) => self.values.insert(i, (id, v)),
-        }
-    }
-
-    fn set_default(&mut self, id: FieldId, v: Stored) {
-        if let Err(i) = self.values.binary_search_by_key(&id, |(k, _)| *k) {
-            self.values.insert(i, (id, v));
-        }
-    }
-
-    fn build_index(&mut self) {
-        let size = (self.values.len() * 2).next_power_of_two().max(8);
-        self.index = vec![0; size];
-        for (pos, (id, _)) in self.values.iter().enumerate() {
-            let mut slot = slot_of(*id, size);
-            while self.index[slot] != 0 {
-                slot = (slot + 1) & (size - 1);
-            }
-            self.index[slot] = pos as u16 + 1;
-        }
+        Ok(b.finish(event_type, timestamp, t))
     }
 
     #[inline]
-    fn get(&self, id: FieldId) -> Option<&Stored> {
+    fn get(&self, id: FieldId) -> Option<View> {
         let size = self.index.len();
         if size == 0 {
-            return self.values.binary_search_by_key(&id, |(k, _)| *k).ok().map(|i| &self.values[i].1);
+            return None;
         }
         let mut slot = slot_of(id, size);
         loop {
-            let pos = self.index[slot];
-            if pos == 0 {
+            let e = self.index[slot];
+            if e == EMPTY {
                 return None;
             }
-            let (k, v) = &self.values[pos as usize - 1];
-            if *k == id {
-                return Some(v);
+            if (e >> 16) as u16 == id.0 {
+                return Some(View { pos: ((e >> 2) & 0x3fff) as u16, mode: (e & 3) as u8 });
             }
             slot = (slot + 1) & (size - 1);
         }
     }
 
-    fn derive(&mut self, schema: &Schema) {
-        // exec: the event's process is the exec'd one.
-        if self.event_type == "exec" {
-            self.copy_prefix(schema, "exec.", "process.");
-            self.copy_prefix(schema, "process.", "exec.");
-        }
-        // process.parent.* is ancestor 0 unless given.
-        let given: Vec<(String, Stored)> = self.named(schema, "process.ancestors.");
-        for (name, v) in given {
-            let suffix = &name["process.ancestors.".len()..];
-            if suffix == "length" {
-                continue;
-            }
-            if let Some(parent) = schema.field(&format!("process.parent.{suffix}")) {
-                let first = match &v {
-                    Stored::Bools(a) => a.first().map(|b| Stored::Bool(*b)),
-                    Stored::Ints(a) => a.first().map(|i| Stored::Int(*i)),
-                    Stored::Strs(a) => a.first().map(|s| Stored::Str(s.clone())),
-                    Stored::Ips(a) => a.first().map(|i| Stored::Ip(*i)),
-                    Stored::Nested(_, n) => n.first().map(|l| Stored::Strs(l.clone())),
-                    _ => None,
-                };
-                if let Some(first) = first {
-                    self.set_default(parent.id, first);
-                }
-            }
-        }
-        self.derive_args(schema);
-        self.derive_names(schema);
-        self.derive_lengths(schema);
+    /// The fields present, given or derived, in no particular order.
+    pub fn field_ids(&self) -> impl Iterator<Item = FieldId> + '_ {
+        self.entries.iter().map(|(id, _)| *id)
     }
+}
 
-    fn named(&self, schema: &Schema, prefix: &str) -> Vec<(String, Stored)> {
-        self.values
-            .iter()
-            .map(|(id, v)| (schema.field_by_id(*id).name.clone(), v.clone()))
-            .filter(|(n, _)| n.starts_with(prefix))
-            .collect()
-    }
-
-    fn copy_prefix(&mut self, schema: &Schema, from: &str, to: &str) {
-        for (name, v) in self.named(schema, from) {
-            if let Some(target) = schema.field(&format!("{to}{}", &name[from.len()..])) {
-                if target.event_type.is_none() || target.event_type.as_deref() == Some(self.event_type.as_str()) {
-                    self.set_default(target.id, v);
-                }
-            }
-        }
-    }
-
-    fn derive_args(&mut self, schema: &Schema) {
-        let argvs: Vec<(String, Stored)> = self
-            .values
-            .iter()
-            .map(|(id, v)| (schema.field_by_id(*id).name.clone(), v.clone()))
-            .filter(|(n, _)| n.ends_with(".argv"))
-            .collect();
-        for (name, v) in argvs {
-            let prefix = &name[..name.len() - "argv".len()];
-            let lists: Vec<Vec<String>> = match v {
-                Stored::Strs(a) => vec![a],
-                Stored::Nested(_, n) => n,
-                _ => continue,
-            };
-            let nested = schema.field(&name).and_then(|f| f.iterator.clone()).is_some();
-            let derive = |f: &dyn Fn(&[String]) -> Vec<String>| -> Stored {
-                let per: Vec<Vec<String>> = lists.iter().map(|l| f(l)).collect();
-                if nested { Stored::Nested(per.concat(), per) } else { Stored::Strs(per.concat()) }
-            };
-            if let Some(d) = schema.field(&format!("{prefix}args")) {
-                let joined: Vec<String> = lists.iter().map(|l| crate::value::args::args(l)).collect();
-                let v = if d.is_array { Stored::Strs(joined) } else { Stored::Str(joined.concat()) };
-                self.set_default(d.id, v);
-            }
-            if let Some(d) = schema.field(&format!("{prefix}args_flags")) {
-                self.set_default(d.id, derive(&|l| crate::value::args::args_flags(l)));
-            }
-            if let Some(d) = schema.field(&format!("{prefix}args_options")) {
-                self.set_default(d.id, derive(&|l| crate::value::args::args_options(l)));
-            }
-        }
-    }
-
-    fn derive_names(&mut self, schema: &Schema) {
-        let paths: Vec<(String, Stored)> = self
-            .values
-            .iter()
-            .map(|(id, v)| (schema.field_by_id(*id).name.clone(), v.clone()))
-            .filter(|(n, _)| n.ends_with(".file.path"))
-            .collect();
-        for (name, v) in paths {
-            let Some(d) = schema.field(&format!("{}name", &name[..name.len() - "path".len()])) else { continue };
-            let v = match v {
-                Stored::Str(p) => Stored::Str(basename(&p).to_owned()),
-                Stored::Strs(a) => Stored::Strs(a.iter().map(|p| basename(p).to_owned()).collect()),
-                _ => continue,
-            };
-            self.set_default(d.id, v);
-        }
-    }
-
-    fn derive_lengths(&mut self, schema: &Schema) {
-        let mut derived = Vec::new();
-        let mut ancestors = 0usize;
-        for (id, v) in &self.values {
-            let f = schema.field_by_id(*id);
-            if f.iterator.as_deref() == Some("process.ancestors") {
-                ancestors = ancestors.max(match v {
-                    Stored::Bools(a) => a.len(),
-                    Stored::Ints(a) => a.len(),
-                    Stored::Strs(a) => a.len(),
-                    Stored::Ips(a) => a.len(),
-                    Stored::Nested(_, n) => n.len(),
-                    _ => 0,
-                });
-            }
-            let Some(len_field) = schema.field(&format!("{}.length", f.name)) else { continue };
-            let len = match v {
-                Stored::Str(s) => Stored::Int(s.len() as i64),
-                Stored::Strs(a) if len_field.is_array => Stored::Ints(a.iter().map(|s| s.len() as i64).collect()),
-                Stored::Strs(a) => Stored::Int(a.len() as i64),
-                _ => continue,
-            };
-            derived.push((len_field.id, len));
-        }
-        for (id, v) in derived {
-            self.set_default(id, v);
-        }
-        if ancestors > 0 {
-            if let Some(f) = schema.field("process.ancestors.length") {
-                self.set_default(f.id, Stored::Int(ancestors as i64));
-            }
-        }
+impl PartialEq for JsonEvent {
+    fn eq(&self, other: &JsonEvent) -> bool {
+        let fields = |e: &JsonEvent| {
+            let mut v: Vec<(FieldId, View)> = e.entries.clone();
+            v.sort_unstable_by_key(|(id, _)| *id);
+            v
+        };
+        let (a, b) = (fields(self), fields(other));
+        self.event_type == other.event_type
+            && self.timestamp == other.timestamp
+            && a.len() == b.len()
+            && a.iter()
+                .zip(&b)
+                .all(|((ia, va), (ib, vb))| ia == ib && seen(&self.store, *va) == seen(&other.store, *vb))
     }
 }
 
@@ -305,6 +609,9 @@ fn slot_of(id: FieldId, size: usize) -> usize {
 fn basename(p: &str) -> &str {
     p.rsplit('/').next().unwrap_or(p)
 }
+
+// ---------------------------------------------------------------------------------------
+// The serde_json path: the reference conversion, and every error message.
 
 fn convert(schema: &Schema, def: &FieldDef, v: &Json) -> Result<Stored, JsonEventError> {
     let name = &def.name;
@@ -360,8 +667,12 @@ fn scalar_ip(name: &str, v: &Json) -> Result<IpNet, JsonEventError> {
     let Some(s) = v.as_str() else {
         return err(format!("field `{name}`: expected an IP or CIDR string, got {v}"));
     };
+    parse_ip_value(s).ok_or_else(|| JsonEventError(format!("field `{name}`: invalid IP or CIDR `{s}`")))
+}
+
+fn parse_ip_value(s: &str) -> Option<IpNet> {
     let parsed = if s.contains('/') { crate::value::ip::parse_cidr(s) } else { crate::value::ip::parse_ip(s) };
-    parsed.map_err(|_| JsonEventError(format!("field `{name}`: invalid IP or CIDR `{s}`")))
+    parsed.ok()
 }
 
 /// Integers, or constant names (`"O_CREAT"`, `["O_CREAT", "O_RDWR"]` OR-ed).
@@ -385,42 +696,721 @@ fn scalar_int(schema: &Schema, name: &str, v: &Json) -> Result<i64, JsonEventErr
 }
 
 fn constant(schema: &Schema, name: &str, c: &str) -> Result<i64, JsonEventError> {
+    constant_value(schema, c).ok_or_else(|| JsonEventError(format!("field `{name}`: `{c}` is not an integer constant")))
+}
+
+fn constant_value(schema: &Schema, c: &str) -> Option<i64> {
     match schema.constant(c).map(|k| &k.value) {
-        Some(ConstValue::Int(i)) => Ok(*i),
-        _ => err(format!("field `{name}`: `{c}` is not an integer constant")),
+        Some(ConstValue::Int(i)) => Some(*i),
+        _ => None,
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The fast path
+
+mod fast {
+    //! A strict single-pass JSON reader specialised to the event format. It returns
+    //! `None` ("bail") on anything it does not handle exactly like the `serde_json` path:
+    //! every error, duplicate keys, values nested deeper than [`MAX_DEPTH`]. The caller
+    //! then takes that path, which gives the result or the error message.
+
+    use super::{Builder, JsonEvent, Stored, Tables, constant_value, parse_ip_value};
+    use crate::model::{FieldDef, ScalarType, Schema};
+    use std::borrow::Cow;
+
+    const MAX_DEPTH: usize = 64;
+
+    struct Scan<'a> {
+        text: &'a str,
+        b: &'a [u8],
+        i: usize,
+    }
+
+    /// One JSON number: an integer as the `serde_json` path reads it, or something else.
+    enum Num {
+        /// Fits `i64` (`as_i64`).
+        Signed(i64),
+        /// Above `i64::MAX`, fits `u64`.
+        Unsigned(u64),
+    }
+
+    pub(super) fn parse(text: &str, t: &Tables) -> Option<JsonEvent> {
+        let mut s = Scan { text, b: text.as_bytes(), i: 0 };
+        let schema = Schema::linux();
+        let mut event_type: Option<&'static str> = None;
+        let mut type_seen = false;
+        let mut timestamp: Option<i64> = None;
+        let mut timestamp_seen = false;
+        let mut values_seen = false;
+        let mut b = Builder::new();
+        // Field event types are checked once the type is known (it may come last).
+        let mut typed: Vec<&'static str> = Vec::new();
+        s.expect(b'{')?;
+        if !s.eat(b'}') {
+            loop {
+                let key = s.string()?;
+                s.expect(b':')?;
+                if key.eq_ignore_ascii_case("type") {
+                    if std::mem::replace(&mut type_seen, true) {
+                        return None;
+                    }
+                    event_type = Some(t.event_type(&s.string()?)?);
+                } else if key.eq_ignore_ascii_case("timestamp") {
+                    if std::mem::replace(&mut timestamp_seen, true) {
+                        return None;
+                    }
+                    if !s.literal(b"null") {
+                        timestamp = match s.number()? {
+                            Num::Signed(i) => Some(i),
+                            Num::Unsigned(_) => return None,
+                        };
+                    }
+                } else if key.eq_ignore_ascii_case("values") {
+                    if std::mem::replace(&mut values_seen, true) {
+                        return None;
+                    }
+                    if !s.literal(b"null") {
+                        s.values(schema, t, &mut b, &mut typed)?;
+                    }
+                } else {
+                    s.skip(0)?;
+                }
+                if s.eat(b',') {
+                    continue;
+                }
+                s.expect(b'}')?;
+                break;
+            }
+        }
+        s.ws();
+        if s.i != s.b.len() {
+            return None;
+        }
+        let event_type = event_type?;
+        if typed.iter().any(|ft| *ft != event_type) {
+            return None;
+        }
+        Some(b.finish(event_type, timestamp, t))
+    }
+
+    impl<'a> Scan<'a> {
+        #[inline]
+        fn ws(&mut self) {
+            while let Some(&c) = self.b.get(self.i) {
+                if matches!(c, b' ' | b'\n' | b'\r' | b'\t') {
+                    self.i += 1;
+                } else {
+                    break;
+                }
+            }
+        }
+
+        #[inline]
+        fn peek(&mut self) -> Option<u8> {
+            self.ws();
+            self.b.get(self.i).copied()
+        }
+
+        #[inline]
+        fn eat(&mut self, c: u8) -> bool {
+            if self.peek() == Some(c) {
+                self.i += 1;
+                true
+            } else {
+                false
+            }
+        }
+
+        #[inline]
+        fn expect(&mut self, c: u8) -> Option<()> {
+            self.eat(c).then_some(())
+        }
+
+        /// `true`, `false`, `null`: consumed when present.
+        fn literal(&mut self, word: &[u8]) -> bool {
+            self.ws();
+            if self.b[self.i..].starts_with(word) {
+                self.i += word.len();
+                true
+            } else {
+                false
+            }
+        }
+
+        fn bool(&mut self) -> Option<bool> {
+            if self.literal(b"true") {
+                Some(true)
+            } else if self.literal(b"false") {
+                Some(false)
+            } else {
+                None
+            }
+        }
+
+        /// A string; borrowed unless it has escapes.
+        fn string(&mut self) -> Option<Cow<'a, str>> {
+            self.ws();
+            if self.b.get(self.i) != Some(&b'"') {
+                return None;
+            }
+            self.i += 1;
+            let start = self.i;
+            let end = self.plain_run();
+            if self.b.get(end) == Some(&b'"') {
+                self.i = end + 1;
+                return self.text.get(start..end).map(Cow::Borrowed);
+            }
+            let mut out = String::with_capacity(end - start + 16);
+            out.push_str(self.text.get(start..end)?);
+            self.i = end;
+            loop {
+                match self.b.get(self.i)? {
+                    b'"' => {
+                        self.i += 1;
+                        return Some(Cow::Owned(out));
+                    }
+                    b'\\' => {
+                        self.i += 1;
+                        self.escape(&mut out)?;
+                    }
+                    _ => {
+                        let run_start = self.i;
+                        let run_end = self.plain_run();
+                        if run_end == run_start {
+                            // A control character.
+                            return None;
+                        }
+                        out.push_str(self.text.get(run_start..run_end)?);
+                        self.i = run_end;
+                    }
+                }
+            }
+        }
+
+        /// The end of the run of bytes from `self.i` that need no attention inside a
+        /// string (not `"`, `\` or a control character), eight bytes at a time.
+        #[inline]
+        fn plain_run(&self) -> usize {
+            const LO: u64 = 0x0101_0101_0101_0101;
+            const HI: u64 = 0x8080_8080_8080_8080;
+            let b = self.b;
+            let mut i = self.i;
+            while let Some(chunk) = b.get(i..i + 8) {
+                let mut w = [0u8; 8];
+                w.copy_from_slice(chunk);
+                let x = u64::from_le_bytes(w);
+                let quote = x ^ (LO * u64::from(b'"'));
+                let slash = x ^ (LO * u64::from(b'\\'));
+                // A byte is flagged when it is zero after the xor, or below 0x20; bytes
+                // at or above 0x80 (UTF-8) are never flagged.
+                let special = (quote.wrapping_sub(LO) & !quote)
+                    | (slash.wrapping_sub(LO) & !slash)
+                    | (x.wrapping_sub(LO * 0x20) & !x);
+                let special = special & HI;
+                if special != 0 {
+                    // The lowest flagged byte is exact; later ones may be false positives.
+                    return i + (special.trailing_zeros() / 8) as usize;
+                }
+                i += 8;
+            }
+            while let Some(&c) = b.get(i) {
+                if c == b'"' || c == b'\\' || c < 0x20 {
+                    break;
+                }
+                i += 1;
+            }
+            i
+        }
+
+        fn escape(&mut self, out: &mut String) -> Option<()> {
+            let c = *self.b.get(self.i)?;
+            self.i += 1;
+            let ch = match c {
+                b'"' => '"',
+                b'\\' => '\\',
+                b'/' => '/',
+                b'b' => '\u{8}',
+                b'f' => '\u{c}',
+                b'n' => '\n',
+                b'r' => '\r',
+                b't' => '\t',
+                b'u' => {
+                    let hi = self.hex4()?;
+                    let code = if (0xD800..0xDC00).contains(&hi) {
+                        if self.b.get(self.i..self.i + 2) != Some(b"\\u") {
+                            return None;
+                        }
+                        self.i += 2;
+                        let lo = self.hex4()?;
+                        if !(0xDC00..0xE000).contains(&lo) {
+                            return None;
+                        }
+                        0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
+                    } else {
+                        hi
+                    };
+                    char::from_u32(code)?
+                }
+                _ => return None,
+            };
+            out.push(ch);
+            Some(())
+        }
+
+        fn hex4(&mut self) -> Option<u32> {
+            let digits = self.b.get(self.i..self.i + 4)?;
+            let mut v = 0u32;
+            for d in digits {
+                v = v * 16 + char::from(*d).to_digit(16)?;
+            }
+            self.i += 4;
+            Some(v)
+        }
+
+        /// An integer in strict JSON syntax; `None` for fractions, exponents, overflow.
+        fn number(&mut self) -> Option<Num> {
+            self.ws();
+            let neg = self.b.get(self.i) == Some(&b'-');
+            if neg {
+                self.i += 1;
+            }
+            let start = self.i;
+            let mut mag: u64 = 0;
+            while let Some(&c) = self.b.get(self.i) {
+                if !c.is_ascii_digit() {
+                    break;
+                }
+                mag = mag.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
+                self.i += 1;
+            }
+            let len = self.i - start;
+            if len == 0 || (len > 1 && self.b[start] == b'0') {
+                return None;
+            }
+            if matches!(self.b.get(self.i), Some(b'.' | b'e' | b'E')) {
+                return None;
+            }
+            if neg {
+                // serde_json reads `-0` as a float.
+                if mag == 0 || mag > 1 << 63 {
+                    return None;
+                }
+                Some(Num::Signed((mag as i64).wrapping_neg()))
+            } else if mag > i64::MAX as u64 {
+                Some(Num::Unsigned(mag))
+            } else {
+                Some(Num::Signed(mag as i64))
+            }
+        }
+
+        /// Skips any JSON value, checking its syntax.
+        fn skip(&mut self, depth: usize) -> Option<()> {
+            if depth > MAX_DEPTH {
+                return None;
+            }
+            match self.peek()? {
+                b'"' => self.string().map(drop),
+                b'{' => {
+                    self.i += 1;
+                    if self.eat(b'}') {
+                        return Some(());
+                    }
+                    loop {
+                        self.string()?;
+                        self.expect(b':')?;
+                        self.skip(depth + 1)?;
+                        if self.eat(b',') {
+                            continue;
+                        }
+                        return self.expect(b'}');
+                    }
+                }
+                b'[' => {
+                    self.i += 1;
+                    if self.eat(b']') {
+                        return Some(());
+                    }
+                    loop {
+                        self.skip(depth + 1)?;
+                        if self.eat(b',') {
+                            continue;
+                        }
+                        return self.expect(b']');
+                    }
+                }
+                b't' | b'f' => self.bool().map(drop),
+                b'n' => self.literal(b"null").then_some(()),
+                _ => self.any_number(),
+            }
+        }
+
+        /// Any JSON number, fractions and exponents included.
+        fn any_number(&mut self) -> Option<()> {
+            let b = self.b;
+            let digits = |i: &mut usize| {
+                let s = *i;
+                while b.get(*i).is_some_and(u8::is_ascii_digit) {
+                    *i += 1;
+                }
+                *i > s
+            };
+            let mut i = self.i;
+            if b.get(i) == Some(&b'-') {
+                i += 1;
+            }
+            let int_start = i;
+            if !digits(&mut i) || (i - int_start > 1 && b[int_start] == b'0') {
+                return None;
+            }
+            if b.get(i) == Some(&b'.') {
+                i += 1;
+                if !digits(&mut i) {
+                    return None;
+                }
+            }
+            if matches!(b.get(i), Some(b'e' | b'E')) {
+                i += 1;
+                if matches!(b.get(i), Some(b'+' | b'-')) {
+                    i += 1;
+                }
+                if !digits(&mut i) {
+                    return None;
+                }
+            }
+            self.i = i;
+            Some(())
+        }
+
+        fn values(
+            &mut self,
+            schema: &'static Schema,
+            t: &Tables,
+            b: &mut Builder,
+            typed: &mut Vec<&'static str>,
+        ) -> Option<()> {
+            self.expect(b'{')?;
+            if self.eat(b'}') {
+                return Some(());
+            }
+            loop {
+                let name = self.string()?;
+                self.expect(b':')?;
+                let def = schema.field_by_id(t.lookup(&name)?);
+                if let Some(ft) = &def.event_type {
+                    typed.push(ft.as_str());
+                }
+                let v = self.value(schema, def)?;
+                if !b.set(def.id, v) {
+                    // A duplicate (maybe a legacy and a modern spelling): the serde_json
+                    // path decides which one wins.
+                    return None;
+                }
+                if self.eat(b',') {
+                    continue;
+                }
+                return self.expect(b'}');
+            }
+        }
+
+        fn value(&mut self, schema: &Schema, def: &FieldDef) -> Option<Stored> {
+            if !def.is_array {
+                return Some(match def.ty {
+                    ScalarType::Bool => Stored::Bool(self.bool()?),
+                    ScalarType::Int => Stored::Int(self.int(schema)?),
+                    ScalarType::Str => Stored::Str(self.string()?.into_owned()),
+                    ScalarType::Ip => Stored::Ip(parse_ip_value(&self.string()?)?),
+                });
+            }
+            if self.peek()? != b'[' {
+                // A lone scalar for an array field is a one-element array.
+                return Some(match def.ty {
+                    ScalarType::Bool => Stored::Bools(vec![self.bool()?]),
+                    ScalarType::Int => Stored::Ints(vec![self.int(schema)?]),
+                    ScalarType::Str => Stored::Strs(vec![self.string()?.into_owned()]),
+                    ScalarType::Ip => Stored::Ips(vec![parse_ip_value(&self.string()?)?]),
+                });
+            }
+            self.i += 1;
+            let per_element = def.iterator.is_some();
+            if per_element && self.peek()? == b'[' {
+                return self.nested(def);
+            }
+            macro_rules! list {
+                ($item:expr) => {{
+                    let mut v = Vec::new();
+                    if !self.eat(b']') {
+                        loop {
+                            if per_element && self.peek()? == b'[' {
+                                // Mixed scalars and lists: the serde_json path reports it.
+                                return None;
+                            }
+                            v.push($item);
+                            if self.eat(b',') {
+                                continue;
+                            }
+                            self.expect(b']')?;
+                            break;
+                        }
+                    }
+                    v
+                }};
+            }
+            Some(match def.ty {
+                ScalarType::Bool => Stored::Bools(list!(self.bool()?)),
+                ScalarType::Int => Stored::Ints(list!(self.int(schema)?)),
+                ScalarType::Str => Stored::Strs(list!(self.string()?.into_owned())),
+                ScalarType::Ip => Stored::Ips(list!(parse_ip_value(&self.string()?)?)),
+            })
+        }
+
+        /// A per-element field given as a list of string lists; the opening `[` is read.
+        fn nested(&mut self, def: &FieldDef) -> Option<Stored> {
+            if def.ty != ScalarType::Str {
+                return None;
+            }
+            let mut lists = Vec::new();
+            loop {
+                self.expect(b'[')?;
+                let mut inner = Vec::new();
+                if !self.eat(b']') {
+                    loop {
+                        inner.push(self.string()?.into_owned());
+                        if self.eat(b',') {
+                            continue;
+                        }
+                        self.expect(b']')?;
+                        break;
+                    }
+                }
+                lists.push(inner);
+                if self.eat(b',') {
+                    continue;
+                }
+                self.expect(b']')?;
+                break;
+            }
+            Some(Stored::Nested(lists.concat(), lists))
+        }
+
+        /// An int value: a number, a constant name, a list of constant names (OR-ed), a bool.
+        fn int(&mut self, schema: &Schema) -> Option<i64> {
+            match self.peek()? {
+                b'"' => constant_value(schema, &self.string()?),
+                b'[' => {
+                    self.i += 1;
+                    let mut acc = 0;
+                    if !self.eat(b']') {
+                        loop {
+                            acc |= constant_value(schema, &self.string()?)?;
+                            if self.eat(b',') {
+                                continue;
+                            }
+                            self.expect(b']')?;
+                            break;
+                        }
+                    }
+                    Some(acc)
+                }
+                b't' | b'f' => self.bool().map(i64::from),
+                _ => match self.number()? {
+                    Num::Signed(i) => Some(i),
+                    Num::Unsigned(u) => Some(u as i64),
+                },
+            }
+        }
     }
 }
 
 impl Event for JsonEvent {
     fn event_type(&self) -> &str {
-        &self.event_type
+        self.event_type
     }
 
+    #[inline]
     fn field(&self, id: FieldId) -> Value<'_> {
-        match self.get(id) {
-            None => Value::Missing,
-            Some(Stored::Bool(b)) => Value::Bool(*b),
-            Some(Stored::Int(i)) => Value::Int(*i),
-            Some(Stored::Str(s)) => Value::Str(s),
-            Some(Stored::Ip(ip)) => Value::Ip(*ip),
-            Some(Stored::Bools(v)) => Value::Bools(v),
-            Some(Stored::Ints(v)) => Value::Ints(v),
-            Some(Stored::Strs(v)) => Value::Strs(StrList::Owned(v)),
-            Some(Stored::Ips(v)) => Value::Ips(v),
-            Some(Stored::Nested(flat, _)) => Value::Strs(StrList::Owned(flat)),
+        let Some(view) = self.get(id) else { return Value::Missing };
+        match seen(&self.store, view) {
+            Seen::None => Value::Missing,
+            Seen::Bool(b) => Value::Bool(b),
+            Seen::Int(i) => Value::Int(i),
+            Seen::Str(s) => Value::Str(s),
+            Seen::Ip(ip) => Value::Ip(ip),
+            Seen::Bools(v) => Value::Bools(v),
+            Seen::Ints(v) => Value::Ints(v),
+            Seen::Strs(v) => Value::Strs(StrList::Owned(v)),
+            Seen::Ips(v) => Value::Ips(v),
+            Seen::Nested(flat, _) => Value::Strs(StrList::Owned(flat)),
         }
     }
 
     fn field_element(&self, id: FieldId, index: usize) -> Value<'_> {
-        match self.get(id) {
-            Some(Stored::Nested(_, lists)) => {
-                lists.get(index).map_or(Value::Missing, |l| Value::Strs(StrList::Owned(l)))
-            }
+        match self.get(id).map(|v| seen(&self.store, v)) {
+            Some(Seen::Nested(_, lists)) => lists.get(index).map_or(Value::Missing, |l| Value::Strs(StrList::Owned(l))),
             _ => element_of(self.field(id), index),
         }
     }
 
     fn timestamp_ns(&self) -> Option<i64> {
         self.timestamp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(name: &str) -> FieldId {
+        Schema::linux().field(name).unwrap_or_else(|| panic!("no field {name}")).id
+    }
+
+    fn ev(text: &str) -> JsonEvent {
+        JsonEvent::from_str(text).unwrap_or_else(|e| panic!("{text}: {e}"))
+    }
+
+    fn show(e: &JsonEvent, name: &str) -> String {
+        format!("{:?}", e.field(id(name)))
+    }
+
+    #[test]
+    fn tables_link_twins_parents_families_names_and_lengths() {
+        let t = tables();
+        assert_eq!(t.of(id("exec.file.path")).twin, Some(id("process.file.path")));
+        assert_eq!(t.of(id("process.file.path")).twin, Some(id("exec.file.path")));
+        assert_eq!(t.of(id("open.file.path")).twin, None);
+        assert_eq!(t.of(id("process.ancestors.file.name")).parent, Some(id("process.parent.file.name")));
+        assert_eq!(t.of(id("process.ancestors.length")).parent, None);
+        let fam = t.of(id("exec.argv")).argv.clone().unwrap();
+        assert_eq!(fam.args, Some((id("exec.args"), false)));
+        assert_eq!(fam.flags, Some(id("exec.args_flags")));
+        assert_eq!(fam.options, Some(id("exec.args_options")));
+        assert!(!fam.nested);
+        assert!(t.of(id("process.ancestors.argv")).argv.as_ref().unwrap().nested);
+        assert_eq!(t.of(id("exec.argv0")).argv, None);
+        assert_eq!(t.of(id("open.file.path")).name, Some(id("open.file.name")));
+        assert_eq!(t.of(id("open.file.path")).length, Some((id("open.file.path.length"), false)));
+        assert_eq!(
+            t.of(id("process.ancestors.file.name")).length,
+            Some((id("process.ancestors.file.name.length"), true))
+        );
+        assert!(t.of(id("process.ancestors.pid")).in_ancestors);
+        assert!(!t.of(id("process.ancestors.length")).in_ancestors);
+        assert_eq!(t.lookup("open.filename"), Some(id("open.file.path")));
+    }
+
+    #[test]
+    fn exec_fields_are_the_process_fields() {
+        let e = ev(
+            r#"{"type":"exec","values":{"exec.file.path":"/usr/bin/nc","process.pid":7,"exec.argv":["-l","4444"]}}"#,
+        );
+        assert_eq!(show(&e, "process.file.path"), r#"Str("/usr/bin/nc")"#);
+        assert_eq!(show(&e, "exec.pid"), "Int(7)");
+        assert_eq!(show(&e, "process.file.name"), r#"Str("nc")"#);
+        assert_eq!(show(&e, "exec.file.name"), r#"Str("nc")"#);
+        assert_eq!(show(&e, "exec.file.path.length"), "Int(11)");
+        assert_eq!(show(&e, "process.file.name.length"), "Int(2)");
+        assert_eq!(show(&e, "process.args"), r#"Str("-l 4444")"#);
+        assert_eq!(show(&e, "exec.args_flags"), r#"Strs(Owned(["l"]))"#);
+        assert_eq!(show(&e, "exec.args_options"), r#"Strs(Owned(["l=4444"]))"#);
+        // Not an exec event: no twins.
+        let o = ev(r#"{"type":"open","values":{"process.file.path":"/bin/cat","open.file.path":"/etc/shadow"}}"#);
+        assert_eq!(show(&o, "exec.file.path"), "Missing");
+        assert_eq!(show(&o, "open.file.name"), r#"Str("shadow")"#);
+    }
+
+    #[test]
+    fn parent_is_ancestor_zero_and_lengths_follow() {
+        let e = ev(
+            r#"{"type":"open","values":{"open.file.path":"/x","process.ancestors.file.path":["/usr/sbin/cron","/sbin/init"],"process.ancestors.pid":[10,1],"process.ancestors.argv":[["-f"],["--x=1","y"]]}}"#,
+        );
+        assert_eq!(show(&e, "process.parent.file.path"), r#"Str("/usr/sbin/cron")"#);
+        assert_eq!(show(&e, "process.parent.file.name"), r#"Str("cron")"#);
+        assert_eq!(show(&e, "process.parent.pid"), "Int(10)");
+        assert_eq!(show(&e, "process.parent.argv"), r#"Strs(Owned(["-f"]))"#);
+        assert_eq!(show(&e, "process.parent.args"), r#"Str("-f")"#);
+        assert_eq!(show(&e, "process.ancestors.file.name"), r#"Strs(Owned(["cron", "init"]))"#);
+        assert_eq!(show(&e, "process.ancestors.file.name.length"), "Ints([4, 4])");
+        assert_eq!(show(&e, "process.ancestors.length"), "Int(2)");
+        assert_eq!(show(&e, "process.ancestors.argv"), r#"Strs(Owned(["-f", "--x=1", "y"]))"#);
+        assert_eq!(show(&e, "process.ancestors.args"), r#"Strs(Owned(["-f", "--x=1 y"]))"#);
+        assert_eq!(format!("{:?}", e.field_element(id("process.ancestors.argv"), 1)), r#"Strs(Owned(["--x=1", "y"]))"#);
+        assert_eq!(
+            format!("{:?}", e.field_element(id("process.ancestors.args_options"), 1)),
+            r#"Strs(Owned(["x=1"]))"#
+        );
+        assert_eq!(format!("{:?}", e.field_element(id("process.ancestors.file.name"), 1)), r#"Str("init")"#);
+    }
+
+    #[test]
+    fn given_values_win_over_derived_ones() {
+        let e = ev(
+            r#"{"type":"exec","values":{"exec.file.path":"/a/b","exec.file.name":"given","process.file.path":"/c/d","exec.argv":["x"],"exec.args":"given args","process.parent.pid":3,"process.ancestors.pid":[9]}}"#,
+        );
+        assert_eq!(show(&e, "exec.file.name"), r#"Str("given")"#);
+        assert_eq!(show(&e, "process.file.name"), r#"Str("given")"#);
+        assert_eq!(show(&e, "process.file.path"), r#"Str("/c/d")"#);
+        assert_eq!(show(&e, "exec.args"), r#"Str("given args")"#);
+        assert_eq!(show(&e, "process.parent.pid"), "Int(3)");
+    }
+
+    #[test]
+    fn timestamps_constants_and_ips() {
+        let e = ev(
+            r#"{"Type":"open","Values":{"open.flags":["O_CREAT","O_RDWR"],"open.file.path":"/tmp/a"},"timestamp":1700000000000000000}"#,
+        );
+        assert_eq!(e.timestamp_ns(), Some(1_700_000_000_000_000_000));
+        assert_eq!(show(&e, "event.timestamp"), "Int(1700000000000000000)");
+        assert_eq!(show(&e, "open.flags"), "Int(66)");
+        let c = ev(r#"{"type":"connect","values":{"connect.addr.ip":"10.0.0.1","connect.addr.port":3333}}"#);
+        assert_eq!(show(&c, "connect.addr.port"), "Int(3333)");
+        assert!(matches!(c.field(id("connect.addr.ip")), Value::Ip(_)));
+    }
+
+    #[test]
+    fn the_fast_path_agrees_with_the_serde_path() {
+        let cases = [
+            r#"{"type":"exec","values":{"exec.argv":["--donate-level","1","-o","stratum+tcp://x:3333"],"process.ancestors.file.path":["/usr/sbin/cron"]}}"#,
+            r#"{"type":"open","values":{"open.file.path":"/etc/\u00e9t\"c\\x","process.ancestors.argv":[["a"],[]],"process.ancestors.uid":[0,1]},"timestamp":-5}"#,
+            r#" { "values" : { "dns.question.name" : "Pool.Ethermine.ORG" } , "type" : "dns" , "extra" : [1.5e3, {"a": null}] } "#,
+            r#"{"type":"connect","values":{"connect.addr.hostname":"a.b","connect.addr.port":18446744073709551615}}"#,
+            r#"{"type":"exec","values":{}}"#,
+            r#"{"type":"exec"}"#,
+            r#"{"type":"open","values":{"open.flags":0,"open.file.mode":true},"timestamp":-9223372036854775808}"#,
+            r#"{"type":"open","values":{"open.file.path":"/caf\u00e9/\ud83d\ude00\n\/"}}"#,
+        ];
+        for c in cases {
+            let fast = fast::parse(c, tables()).unwrap_or_else(|| panic!("fast path bailed on {c}"));
+            let slow = JsonEvent::from_json(&serde_json::from_str(c).unwrap()).unwrap();
+            assert_eq!(fast, slow, "{c}");
+        }
+    }
+
+    #[test]
+    fn unusual_input_takes_the_serde_path() {
+        for c in [
+            r#"{"type":"open","values":{"open.file.path":"/a","open.filename":"/b"}}"#,
+            r#"{"type":"open","Type":"open"}"#,
+            r#"{"type":"open","values":{"open.flags":1.0}}"#,
+            r#"{"type":"open","values":{"open.flags":01}}"#,
+            r#"{"type":"open","values":{"open.flags":-0}}"#,
+            r#"{"type":"open","values":{"open.file.path":null}}"#,
+            r#"{"type":"open","values":{"exec.file.path":"/a"}}"#,
+            r#"{"type":"open","values":{"open.file.path":"/a",}}"#,
+            r#"{"type":"open"} x"#,
+            r#"{"type":"nope"}"#,
+            r#"{"type":"open","values":{"open.file.path":"\ud800"}}"#,
+            r#"{"type":"open","values":{"process.ancestors.pid":[[1]]}}"#,
+            r#"{"type":"open","values":{"process.ancestors.argv":["a",["b"]]}}"#,
+        ] {
+            assert!(fast::parse(c, tables()).is_none(), "{c}");
+        }
+        // The serde path keeps the last of two spellings in key order.
+        let e = ev(r#"{"type":"open","values":{"open.filename":"/b","open.file.path":"/a"}}"#);
+        assert_eq!(show(&e, "open.file.path"), r#"Str("/b")"#);
+        let msg = JsonEvent::from_str(r#"{"type":"open","values":{"exec.file.path":"/a"}}"#).unwrap_err().0;
+        assert_eq!(msg, "field `exec.file.path` belongs to `exec` events, not `open`");
+        let msg = JsonEvent::from_str(r#"{"type":"opn"}"#).unwrap_err().0;
+        assert!(msg.starts_with("unknown event type `opn`"), "{msg}");
+        assert!(JsonEvent::from_str(r#"{"type":"open"} x"#).unwrap_err().0.starts_with("invalid JSON"));
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod check;
 pub mod event;
+pub mod explain;
 pub mod fxhash;
 pub mod interp;
 pub mod ir;
@@ -12,6 +13,7 @@ pub mod json_event;
 pub mod load;
 pub mod matcher;
 pub mod model;
+pub mod partial;
 pub mod pattern_index;
 pub mod rule;
 pub mod ruleset;
