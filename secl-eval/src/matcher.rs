@@ -88,6 +88,7 @@ impl StrSet {
                 other => set.others.insert(Arc::new(other), ()),
             }
         }
+        set.others.prepare();
         set
     }
 

@@ -93,6 +93,20 @@ impl<T> PatternIndex<T> {
         self.entries.len()
     }
 
+    /// Builds the literal scanner now rather than at the first lookup, so that no event
+    /// pays for it (call once every matcher is inserted).
+    pub fn prepare(&self) {
+        self.scanner.get_or_init(|| self.build_scanner());
+    }
+
+    fn build_scanner(&self) -> Option<Scanner> {
+        if self.literal.is_empty() {
+            return None;
+        }
+        let (ci, cs): (Vec<_>, Vec<_>) = self.literal.iter().partition(|l| l.2);
+        Some(Scanner { sensitive: automaton(&cs, false), insensitive: automaton(&ci, true) })
+    }
+
     pub fn insert(&mut self, m: Arc<StrMatcher>, payload: T) {
         let id = self.entries.len() as u32;
         self.scanner = OnceLock::new();
@@ -152,10 +166,7 @@ impl<T> PatternIndex<T> {
         if self.literal.is_empty() {
             return false;
         }
-        let scanner = self.scanner.get_or_init(|| {
-            let (ci, cs): (Vec<_>, Vec<_>) = self.literal.iter().partition(|l| l.2);
-            Some(Scanner { sensitive: automaton(&cs, false), insensitive: automaton(&ci, true) })
-        });
+        let scanner = self.scanner.get_or_init(|| self.build_scanner());
         let Some(scanner) = scanner else { return false };
         let mut try_entry = |e: u32| {
             let (m, payload) = &self.entries[e as usize];

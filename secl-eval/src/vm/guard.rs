@@ -146,6 +146,7 @@ impl Guards {
             bits[(p / 64) as usize] |= 1 << (p % 64);
         }
         let mut fields: Vec<FieldGuard> = by_field.into_values().collect();
+        fields.iter().for_each(|g| g.others.prepare());
         fields.sort_by_key(|g| g.load.map(|l| l.field));
         Guards { fields, always: bits, words, guarded, unguarded }
     }
