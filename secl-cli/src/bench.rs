@@ -62,7 +62,7 @@ pub fn run(raw: &[String]) -> i32 {
             println!("{t}: {n} rules, {g} guarded, {p} predicates; unguarded: {}", unguarded.join(" "));
         }
         println!("guard lookups (ns per event of their type):");
-        for (t, f, n, ns) in rs.guard_costs(&events).iter().take(15) {
+        for (t, f, n, ns) in rs.guard_costs(&events).iter().take(60) {
             println!("{ns:>8.1} ns  {t:<8} {f} ({n} entries)");
         }
         println!("most expensive predicates (ns per event of their type, each timed alone):");

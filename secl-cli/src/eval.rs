@@ -141,8 +141,10 @@ pub fn run(raw: &[String]) -> i32 {
                 v.fired.iter().map(|f| action_json(rs.rule(f.rule), f.action)).collect();
             if json_out {
                 let mut out = json!({"matched": !rules.is_empty(), "rules": rules, "actions": actions});
-                if let Some(why) = &why {
-                    out["explanations"] = json!(why);
+                match &why {
+                    Some(Ok(why)) => out["explanations"] = json!(why),
+                    Some(Err(note)) => out["explanations"] = json!([{"note": note}]),
+                    None => {}
                 }
                 println!("{out}");
             } else {
@@ -155,8 +157,9 @@ pub fn run(raw: &[String]) -> i32 {
                     }
                 }
                 match &why {
-                    Some(why) if why.is_empty() => println!("  (add --rule-id R to see why rule R did not match)"),
-                    Some(why) => why.iter().for_each(|e| print!("{}", crate::explain::indent(&e.render(), 2))),
+                    Some(Ok(why)) if why.is_empty() => println!("  (add --rule-id R to see why rule R did not match)"),
+                    Some(Ok(why)) => why.iter().for_each(|e| print!("{}", crate::explain::indent(&e.render(), 2))),
+                    Some(Err(note)) => println!("  ({note})"),
                     None => {}
                 }
             }

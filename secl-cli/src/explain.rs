@@ -50,7 +50,8 @@ pub fn indent(text: &str, by: usize) -> String {
 }
 
 /// `secl eval --policy … --explain`: the explanations to print for one event, the rules
-/// kept by `--rule-id` (matched or not), else the rules that matched.
+/// kept by `--rule-id` (matched or not), else the rules that matched; `Err` with a note
+/// when the `--rule-id` rule applies to other events.
 pub fn for_event(
     explainer: &Explainer,
     rs: &secl::eval::ruleset::RuleSet,
@@ -58,14 +59,19 @@ pub fn for_event(
     matched: &[u32],
     rule_id: Option<&str>,
     store: &VarStore,
-) -> Vec<Explanation> {
+) -> Result<Vec<Explanation>, String> {
     let rules: Vec<&Rule> = match rule_id {
         Some(id) => {
-            let same_type: Vec<&Rule> =
+            let rules: Vec<&Rule> =
                 rs.rules().iter().filter(|r| &*r.id == id && &*r.event_type == ev.event_type()).collect();
-            if same_type.is_empty() { rs.rules().iter().filter(|r| &*r.id == id).take(1).collect() } else { same_type }
+            if rules.is_empty() {
+                let types: Vec<String> =
+                    rs.rules().iter().filter(|r| &*r.id == id).map(|r| format!("`{}`", r.event_type)).collect();
+                return Err(format!("rule `{id}` applies to {} events", types.join(", ")));
+            }
+            rules
         }
         None => matched.iter().map(|i| rs.rule(*i)).collect(),
     };
-    rules.into_iter().map(|r| explainer.rule(r, ev, store)).collect()
+    Ok(rules.into_iter().map(|r| explainer.rule(r, ev, store)).collect())
 }

@@ -160,8 +160,12 @@ fn run_file(path: &Path) -> FileResult {
     }
     let (policies, diags) = load_paths(&tf.policies);
     let loaded = load(&policies, &tf.host);
-    let errors: Vec<String> =
-        diags.iter().chain(loaded.diagnostics.iter()).filter(|d| d.is_error()).map(|d| render_human(d, false)).collect();
+    let errors: Vec<String> = diags
+        .iter()
+        .chain(loaded.diagnostics.iter())
+        .filter(|d| d.is_error())
+        .map(|d| render_human(d, false))
+        .collect();
     if !errors.is_empty() {
         out.error = Some(format!("{} error(s) loading the policies:\n{}", errors.len(), errors.concat()));
         return out;
@@ -169,7 +173,8 @@ fn run_file(path: &Path) -> FileResult {
     let explainer = Explainer::new(&loaded);
     let reports = loaded.rule_reports.clone();
     if tf.coverage {
-        out.rules = reports.iter().filter(|r| r.status == Status::Loaded).map(|r| (r.file.clone(), r.id.clone())).collect();
+        out.rules =
+            reports.iter().filter(|r| r.status == Status::Loaded).map(|r| (r.file.clone(), r.id.clone())).collect();
     }
     let rs = RuleSet::new(loaded);
     let cx = FileCx { tf: &tf, rs: &rs, explainer: &explainer, reports: &reports };

@@ -156,7 +156,10 @@ fn case(n: &Node, index: usize, dir: &Path) -> R<Case> {
     let sources: Vec<&str> =
         ["event", "event_file", "events", "events_file"].into_iter().filter(|k| map.get_node(k).is_some()).collect();
     if sources.len() != 1 {
-        return Err(at(n, format!("case `{name}`: give exactly one of `event`, `event_file`, `events`, `events_file`")));
+        return Err(at(
+            n,
+            format!("case `{name}`: give exactly one of `event`, `event_file`, `events`, `events_file`"),
+        ));
     }
     let mut steps = Vec::new();
     match sources[0] {
@@ -176,7 +179,12 @@ fn case(n: &Node, index: usize, dir: &Path) -> R<Case> {
     }
     let expect = expectations(n)?;
     if expect.is_empty() && steps.iter().all(|s| s.expect.is_empty()) {
-        return Err(at(n, format!("case `{name}` expects nothing: add `expect`, `expect_match`, `expect_no_match` or `expect_actions`")));
+        return Err(at(
+            n,
+            format!(
+                "case `{name}` expects nothing: add `expect`, `expect_match`, `expect_no_match` or `expect_actions`"
+            ),
+        ));
     }
     let reason = |k: &str| -> R<Option<String>> {
         Ok(match map.get_node(k) {
@@ -254,7 +262,10 @@ fn expectations(n: &Node) -> R<Expect> {
         let seq = a.as_sequence().ok_or_else(|| at(a, "`expect_actions` is a list of mappings"))?;
         for item in seq.iter() {
             let Value::Object(obj) = to_json(item) else {
-                return Err(at(item, "an expected action is a mapping such as `{rule: r, type: kill, signal: SIGKILL}`"));
+                return Err(at(
+                    item,
+                    "an expected action is a mapping such as `{rule: r, type: kill, signal: SIGKILL}`",
+                ));
             };
             let mut want = Map::new();
             for (k, v) in obj {
@@ -298,7 +309,8 @@ fn host(n: &Node) -> R<Host> {
     let mut host = Host::default();
     if let Some(v) = map.get_node("agent_version") {
         let text = string(v, "agent_version")?;
-        host.agent_version = Version::parse(&text).map_err(|e| at(v, format!("invalid agent_version `{text}`: {e}")))?;
+        host.agent_version =
+            Version::parse(&text).map_err(|e| at(v, format!("invalid agent_version `{text}`: {e}")))?;
     }
     if let Some(v) = map.get_node("os") {
         let os = string(v, "os")?;
@@ -492,7 +504,10 @@ cases:
         let options = marked_yaml::LoaderOptions::default().prevent_coercion(true);
         let n = marked_yaml::parse_yaml_with_options(0, text, options).unwrap();
         let v = to_json(&n);
-        assert_eq!(v, serde_json::json!({"a": 1, "b": "1", "c": true, "d": 16, "e": -3, "f": "x", "g": 1.5, "h": null, "i": ["2", 2]}));
+        assert_eq!(
+            v,
+            serde_json::json!({"a": 1, "b": "1", "c": true, "d": 16, "e": -3, "f": "x", "g": 1.5, "h": null, "i": ["2", 2]})
+        );
     }
 
     use secl::eval::event::Event;

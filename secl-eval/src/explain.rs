@@ -65,6 +65,9 @@ pub struct Step {
     pub operands: Vec<(String, String)>,
     /// Which elements or list members matched, how old a timestamp is, …
     pub notes: Vec<String>,
+    /// The macro this step names (its body's steps are the children).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub macro_name: Option<String>,
     pub children: Vec<Step>,
 }
 
@@ -81,11 +84,7 @@ pub fn explain_rule(rule: &Rule, names: Names<'_>, ev: &dyn Event, vars: &dyn Va
     let fim = fim_prefix(rule, names);
     let mut notes = Vec::new();
     if ev.event_type() != &*rule.event_type {
-        notes.push(format!(
-            "the rule applies to `{}` events; this is a `{}` event",
-            rule.event_type,
-            ev.event_type()
-        ));
+        notes.push(format!("the rule applies to `{}` events; this is a `{}` event", rule.event_type, ev.event_type()));
     }
     if let Some(prefix) = &fim {
         notes.push(format!("FIM rule: `fim.write.file.` reads as `{prefix}` on `{}` events", rule.event_type));
@@ -133,7 +132,8 @@ fn explain_parsed(
     vars: &dyn VarView,
     mut notes: Vec<String>,
 ) -> Explanation {
-    let walker = |reg: Option<usize>| Walker { names, fim, ev, cx: Cx::new(ev, vars, names.vars, reg) };
+    let walker =
+        |reg: Option<usize>| Walker { names, fim, ev, cx: Cx::new(ev, vars, names.vars, reg), by_element: None };
     let (matched, root) = match register {
         None => {
             let w = walker(None);
@@ -160,18 +160,21 @@ fn explain_parsed(
                     (false, walker(None).step(parsed, text, 0))
                 }
                 None => {
-                    // The element with the most true comparisons is the closest miss.
-                    let (best, step) = (0..len.min(MAX_ELEMENTS))
-                        .map(|i| (i, walker(Some(i)).step(parsed, text, 0)))
-                        .max_by_key(|(i, s)| (s.true_leaves(), std::cmp::Reverse(*i)))
-                        .unwrap_or_else(|| (0, walker(Some(0)).step(parsed, text, 0)));
+                    // The element with the most true comparisons is the closest miss; every
+                    // comparison through the register also lists its value per element.
+                    let best = (0..len.min(MAX_ELEMENTS))
+                        .map(|i| (i, walker(Some(i)).step(parsed, text, 0).true_leaves()))
+                        .max_by_key(|(i, n)| (*n, std::cmp::Reverse(*i)))
+                        .map_or(0, |(i, _)| i);
+                    let mut w = walker(Some(best));
+                    w.by_element = Some((reg.name.as_str(), len.min(MAX_ELEMENTS)));
                     notes.push(format!(
-                        "register [{}]: no element of `{}` ({len}) satisfies the rule; closest: element {best}{}",
+                        "register [{}]: no element of `{}` ({len}) satisfies the rule; shown: element {best}{}",
                         reg.name,
                         reg.prefix,
                         element_summary(ev, reg, best)
                     ));
-                    (false, step)
+                    (false, w.step(parsed, text, 0))
                 }
             }
         }
@@ -193,7 +196,14 @@ fn unexplained(rule: &Rule, ev: &dyn Event, text: &str, why: &str) -> Explanatio
         event_type: ev.event_type().to_owned(),
         matched: false,
         notes: vec![format!("the expression could not be parsed again: {why}")],
-        root: Step { text: text.to_owned(), value: None, operands: Vec::new(), notes: Vec::new(), children: Vec::new() },
+        root: Step {
+            text: text.to_owned(),
+            value: None,
+            operands: Vec::new(),
+            notes: Vec::new(),
+            macro_name: None,
+            children: Vec::new(),
+        },
     }
 }
 
@@ -340,19 +350,44 @@ struct Walker<'a> {
     fim: Option<&'a str>,
     ev: &'a dyn Event,
     cx: Cx<'a>,
+    /// When no element satisfies a register rule: the register's name and element count,
+    /// so that each comparison through the register shows its value element by element.
+    by_element: Option<(&'a str, usize)>,
 }
 
 impl Walker<'_> {
-    /// Typechecks a sub-expression alone and evaluates it.
-    fn value(&self, e: &Expr) -> Result<(Node, RVal), String> {
+    /// Typechecks a sub-expression alone and evaluates it; also says whether it reads
+    /// through the register.
+    fn value(&self, e: &Expr) -> Result<(Node, RVal, bool), String> {
         let checked = checker(self.names, self.fim).check_any(e).map_err(|d| d.message.clone())?;
         let v = eval(&checked.node, self.ev, &self.cx);
-        Ok((checked.node, v))
+        Ok((checked.node, v, checked.register.is_some()))
+    }
+
+    /// `A=0: "sh" ✗, A=1: "cron" ✓`: a comparison through the register, element by
+    /// element, with the value of its first non-literal operand.
+    fn per_element(&self, node: &Node, operand: Option<&Expr>) -> Option<String> {
+        let (name, n) = self.by_element?;
+        let operand = operand.and_then(|o| checker(self.names, self.fim).check_any(o).ok());
+        let mut parts = Vec::new();
+        for i in 0..n.min(MAX_ITEMS) {
+            let cx = Cx { now: self.cx.now, register: Some(i), vars: self.cx.vars, table: self.cx.table };
+            let mark = if truth(&eval(node, self.ev, &cx)) { "✓" } else { "✗" };
+            match &operand {
+                Some(o) => parts.push(format!("{name}={i}: {} {mark}", show(&eval(&o.node, self.ev, &cx)))),
+                None => parts.push(format!("{name}={i}: {mark}")),
+            }
+        }
+        if n > MAX_ITEMS {
+            parts.push(format!("… {} more", n - MAX_ITEMS));
+        }
+        Some(format!("by element: {}", parts.join(", ")))
     }
 
     fn step(&self, e: &Expr, src: &str, depth: usize) -> Step {
         let text = slice(src, e.span);
-        let mut step = Step { text, value: None, operands: Vec::new(), notes: Vec::new(), children: Vec::new() };
+        let mut step =
+            Step { text, value: None, operands: Vec::new(), notes: Vec::new(), macro_name: None, children: Vec::new() };
         match &e.kind {
             ExprKind::Paren(inner) => {
                 let mut s = self.step(inner, src, depth);
@@ -390,10 +425,15 @@ impl Walker<'_> {
             ExprKind::Ident(name) => {
                 if let Some(m) = self.names.macros.get(name) {
                     if let MacroBody::Expr(body) = &*m.body {
+                        step.macro_name = Some(name.clone());
                         if depth < MAX_DEPTH {
-                            let mut inner = self.step(body, &m.text, depth + 1);
-                            inner.notes.insert(0, format!("macro `{name}`"));
-                            step.children.push(inner);
+                            // A chain of `&&`/`||` shows its operands directly under the name.
+                            let inner = self.step(body, &m.text, depth + 1);
+                            if inner.children.is_empty() || inner.macro_name.is_some() {
+                                step.children.push(inner);
+                            } else {
+                                step.children = inner.children;
+                            }
                         }
                     }
                 }
@@ -401,7 +441,7 @@ impl Walker<'_> {
             _ => {}
         }
         match self.value(e) {
-            Ok((node, v)) => {
+            Ok((node, v, through_register)) => {
                 if let RVal::Bool(b) = v {
                     step.value = Some(b);
                 } else if step.operands.is_empty() {
@@ -409,6 +449,14 @@ impl Walker<'_> {
                 }
                 if step.children.is_empty() {
                     step.notes.extend(self.witnesses(&node));
+                    if through_register {
+                        let operand = match &e.kind {
+                            ExprKind::Compare { lhs, rhs, .. } => Some(if is_literal(lhs) { &**rhs } else { &**lhs }),
+                            ExprKind::Membership { lhs, .. } => Some(&**lhs),
+                            _ => None,
+                        };
+                        step.notes.extend(self.per_element(&node, operand));
+                    }
                 }
             }
             Err(msg) => step.notes.push(format!("not evaluated alone: {msg}")),
@@ -418,20 +466,14 @@ impl Walker<'_> {
 
     /// Records the value of a non-literal operand.
     fn operand(&self, e: &Expr, src: &str, step: &mut Step) {
-        let literal = match &e.kind {
-            ExprKind::Int(_)
-            | ExprKind::Duration(_)
-            | ExprKind::String(_)
-            | ExprKind::Pattern(_)
-            | ExprKind::Regex(_)
-            | ExprKind::Ip(_)
-            | ExprKind::Cidr(_) => true,
-            ExprKind::Ident(name) => {
-                Schema::linux().constant(name).is_some()
-                    || self.names.macros.get(name).is_some_and(|m| matches!(&*m.body, MacroBody::Array(_)))
-            }
-            _ => false,
-        };
+        let literal = is_literal(e)
+            || match &e.kind {
+                ExprKind::Ident(name) => {
+                    Schema::linux().constant(name).is_some()
+                        || self.names.macros.get(name).is_some_and(|m| matches!(&*m.body, MacroBody::Array(_)))
+                }
+                _ => false,
+            };
         if !literal {
             self.show(&slice(src, e.span), Some(e.clone()), step);
         }
@@ -440,7 +482,7 @@ impl Walker<'_> {
     fn show(&self, text: &str, e: Option<Expr>, step: &mut Step) {
         let Some(e) = e else { return };
         match self.value(&e) {
-            Ok((_, v)) => step.operands.push((text.to_owned(), show(&v))),
+            Ok((_, v, _)) => step.operands.push((text.to_owned(), show(&v))),
             Err(msg) => step.operands.push((text.to_owned(), format!("(not evaluated: {msg})"))),
         }
     }
@@ -511,7 +553,11 @@ impl Walker<'_> {
                         notes.push(format!("element {i} ({n}) is in the list"));
                     }
                     if notes.is_empty() {
-                        notes.push(if items.is_empty() { "no elements".into() } else { "no element is in the list".into() });
+                        notes.push(if items.is_empty() {
+                            "no elements".into()
+                        } else {
+                            "no element is in the list".into()
+                        });
                     }
                 }
             }
@@ -559,6 +605,19 @@ impl Walker<'_> {
         notes.truncate(MAX_NOTES);
         notes
     }
+}
+
+fn is_literal(e: &Expr) -> bool {
+    matches!(
+        e.kind,
+        ExprKind::Int(_)
+            | ExprKind::Duration(_)
+            | ExprKind::String(_)
+            | ExprKind::Pattern(_)
+            | ExprKind::Regex(_)
+            | ExprKind::Ip(_)
+            | ExprKind::Cidr(_)
+    )
 }
 
 fn rhs_expr(a: &secl_syntax::ast::Array) -> Option<Expr> {
@@ -716,18 +775,15 @@ fn render_step(s: &Step, depth: usize, out: &mut String) {
         None => "·",
     };
     let text = one_line(&s.text);
-    let _ = writeln!(out, "{pad}{mark} {text}");
-    let notes: Vec<&String> = s.notes.iter().filter(|n| !n.starts_with("macro `")).collect();
+    let kind = if s.macro_name.is_some() { " (macro)" } else { "" };
+    let _ = writeln!(out, "{pad}{mark} {text}{kind}");
     for (t, v) in &s.operands {
         let _ = writeln!(out, "{pad}    {} = {v}", one_line(t));
     }
-    for n in notes {
+    for n in &s.notes {
         let _ = writeln!(out, "{pad}    → {n}");
     }
     for c in &s.children {
-        if let Some(m) = c.notes.iter().find(|n| n.starts_with("macro `")) {
-            let _ = writeln!(out, "{pad}    ({m}:)");
-        }
         render_step(c, depth + 1, out);
     }
 }
@@ -822,10 +878,16 @@ mod tests {
         let e = explain(r#"process.ancestors.file.name in ["cron", "crond"]"#, ev);
         assert!(e.matched);
         assert!(e.root.notes.iter().any(|n| n == r#"element 1 "cron" matches "cron""#), "{:?}", e.root.notes);
-        let e = explain(r#"process.ancestors[A].file.name == "cron" && process.ancestors[A].uid == 0 && exec.file.name == "sh""#, ev);
+        let e = explain(
+            r#"process.ancestors[A].file.name == "cron" && process.ancestors[A].uid == 0 && exec.file.name == "sh""#,
+            ev,
+        );
         assert!(e.matched);
         assert!(e.notes[0].contains("element 1 of `process.ancestors`"), "{:?}", e.notes);
-        let e = explain(r#"process.ancestors[A].file.name == "bash" && process.ancestors[A].uid == 0 && exec.file.name == "sh""#, ev);
+        let e = explain(
+            r#"process.ancestors[A].file.name == "bash" && process.ancestors[A].uid == 0 && exec.file.name == "sh""#,
+            ev,
+        );
         assert!(!e.matched);
         assert!(e.notes[0].contains("no element"), "{:?}", e.notes);
     }

@@ -7,20 +7,29 @@
 //! `process.parent.*` from ancestor 0, `process.*` from `exec.*` on exec events (the
 //! exec'd process is the event's process), `process.ancestors.length`.
 //!
-//! Parsing is built for replaying recorded streams: [`JsonEvent::from_str`] scans the
-//! JSON text once and converts each value straight into its field's type, without an
-//! intermediate `serde_json::Value`. Derivations follow per-field tables computed once
-//! ([`tables`]), and derived fields that are views of a given one (the `process.*` twin
-//! of an `exec.*` field, `process.parent.*` as ancestor 0, a basename) share its storage
-//! instead of copying it. Anything unusual (an error, a duplicate key, a deep unknown
-//! value) falls back to the `serde_json` path, which owns the error messages, so both
-//! paths give the same event or the same error.
+//! Reading is built for replaying recorded streams:
+//!
+//! * [`JsonEvent::from_str`] scans the JSON text once and converts each value straight
+//!   into its field's type, without an intermediate `serde_json::Value`. Anything
+//!   unusual (an error, a duplicate key, a deep unknown value) falls back to the
+//!   `serde_json` path, which owns the error messages: both give the same event or the
+//!   same error.
+//! * Derivations follow per-field tables computed once ([`tables`]): no field name is
+//!   formatted per event.
+//! * A derived field that is a view of a given one (the `process.*` twin of an `exec.*`
+//!   field, `process.parent.*` as ancestor 0, the basename of a path) shares its storage;
+//!   one that needs computing (`*.args*`, basenames of a list, per-element lengths) is
+//!   computed on its first read, at most once (`exec.args` and its `process.args` twin
+//!   share the result).
+//! * A dropped event gives its buffers back to a per-thread pool that the next event on
+//!   the thread takes them from, so a stream of events allocates little once warm.
 
 use crate::event::{Event, StrList, Value, element_of};
 use crate::fxhash::FxHashMap;
 use crate::model::{ConstValue, FieldDef, FieldId, ScalarType, Schema};
 use crate::value::ip::IpNet;
 use serde_json::Value as Json;
+use std::cell::RefCell;
 use std::fmt;
 use std::sync::OnceLock;
 
@@ -34,22 +43,59 @@ enum Stored {
     Ints(Vec<i64>),
     Strs(Vec<String>),
     Ips(Vec<IpNet>),
-    /// A per-element array field (`process.ancestors.argv`): the flattened elements and
-    /// each element's own list.
-    Nested(Vec<String>, Vec<Vec<String>>),
+    /// A per-element array field (`process.ancestors.argv`).
+    Nested(Box<Nested>),
 }
 
-/// How a field reads a stored value: the value itself, its first element
-/// (`process.parent.*` from ancestor 0), the basename of a path (`*.file.name`), or the
-/// basename of the first element.
+#[derive(Clone, Debug, PartialEq)]
+struct Nested {
+    /// Every element's items, flattened.
+    flat: Vec<String>,
+    /// Each element's own list.
+    lists: Vec<Vec<String>>,
+}
+
+fn nested(lists: Vec<Vec<String>>) -> Stored {
+    Stored::Nested(Box::new(Nested { flat: lists.concat(), lists }))
+}
+
+/// How a field reads its value: a stored value itself, its first element
+/// (`process.parent.*` from ancestor 0), the basename of a path (`*.file.name`), the
+/// basename of the first element, or a value computed on first read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct View {
+    /// Index into `store`, or into `lazy` for a `LAZY` view.
     pos: u16,
     mode: u8,
 }
 
 const FIRST: u8 = 1;
 const BASENAME: u8 = 2;
+const LAZY: u8 = 4;
+/// Views are packed in the index as `field << 16 | pos << 3 | mode`.
+const MAX_POS: usize = 1 << 13;
+
+/// A field computed from another on its first read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Derived {
+    /// `*.args` from `*.argv`: one string, or one per element (`array`).
+    Args { array: bool },
+    /// `*.args_flags`, per element when `nested`.
+    Flags { nested: bool },
+    /// `*.args_options`, per element when `nested`.
+    Options { nested: bool },
+    /// `*.file.name` of a list of paths.
+    Basenames,
+    /// Per-element lengths of a list of strings (`process.ancestors.file.name.length`).
+    Lengths,
+}
+
+#[derive(Clone, Debug)]
+struct Lazy {
+    what: Derived,
+    src: View,
+    value: OnceLock<Stored>,
+}
 
 /// A stored value as a field sees it through its [`View`].
 #[derive(Debug, PartialEq)]
@@ -78,6 +124,15 @@ impl Seen<'_> {
             _ => 0,
         }
     }
+
+    /// The argument lists of an `argv` value: one, or one per element.
+    fn lists(&self) -> Option<Vec<&[String]>> {
+        match self {
+            Seen::Strs(a) => Some(vec![a]),
+            Seen::Nested(_, n) => Some(n.iter().map(Vec::as_slice).collect()),
+            _ => None,
+        }
+    }
 }
 
 /// An event parsed from JSON. Two events are equal when they have the same type,
@@ -85,13 +140,15 @@ impl Seen<'_> {
 #[derive(Clone, Debug)]
 pub struct JsonEvent {
     event_type: &'static str,
-    /// Values given in the JSON, then values derived by computation.
+    /// Values given in the JSON, then values derived eagerly.
     store: Vec<Stored>,
-    /// Every field present (given or derived) and how it reads `store`.
+    /// Values derived on first read.
+    lazy: Vec<Lazy>,
+    /// Every field present (given or derived) and how it reads its value.
     entries: Vec<(FieldId, View)>,
-    /// Open-addressing index from field id to its entry, packed as
-    /// `field << 16 | pos << 2 | mode` (`EMPTY` for a free slot): a field read is one or
-    /// two probes and one more load.
+    /// Open-addressing index from field id to its view, packed as
+    /// `field << 16 | pos << 3 | mode` (`EMPTY` for a free slot): a field read is one or
+    /// two probes.
     index: Vec<u32>,
     timestamp: Option<i64>,
 }
@@ -150,6 +207,7 @@ pub struct ArgvFamily {
 pub struct Tables {
     fields: Vec<FieldDerivation>,
     names: FxHashMap<&'static str, FieldId>,
+    keys: KeyTable,
     event_types: Vec<&'static str>,
     timestamp: Option<FieldId>,
     ancestors_length: Option<FieldId>,
@@ -159,6 +217,15 @@ impl Tables {
     /// The derivations of one field.
     pub fn of(&self, id: FieldId) -> &FieldDerivation {
         &self.fields[usize::from(id.0)]
+    }
+
+    /// Resolves a field name by its [`key_hash`] (computed while it was scanned).
+    #[inline]
+    fn lookup_hashed(&self, name: &str, hash: u64) -> Option<FieldId> {
+        match self.keys.get(name, hash) {
+            Some(id) => Some(id),
+            None => Schema::linux().lookup(name).map(|f| f.id),
+        }
     }
 
     /// Resolves a field name as [`Schema::lookup`] does (legacy names included).
@@ -237,12 +304,282 @@ fn build_tables(schema: &'static Schema) -> Tables {
             names.insert(f.name.as_str(), t);
         }
     }
+    let keys = KeyTable::new(names.iter().map(|(k, v)| (*k, *v)));
     Tables {
         fields,
         names,
+        keys,
         event_types: schema.event_types().into_iter().filter(|t| *t != "fim").collect(),
         timestamp: id("event.timestamp"),
         ancestors_length: id("process.ancestors.length"),
+    }
+}
+
+/// Field names by hash, for names hashed while they are scanned.
+struct KeyTable {
+    /// `(hash, name, field)`; an empty name marks a free slot.
+    slots: Vec<(u64, &'static str, FieldId)>,
+    mask: usize,
+}
+
+impl KeyTable {
+    fn new(names: impl Iterator<Item = (&'static str, FieldId)>) -> KeyTable {
+        let names: Vec<(&'static str, FieldId)> = names.collect();
+        let size = (names.len() * 2).next_power_of_two().max(16);
+        let mut slots = vec![(0, "", FieldId(0)); size];
+        for (name, id) in names {
+            let h = key_hash(name.as_bytes());
+            let mut i = (h >> 32) as usize & (size - 1);
+            while !slots[i].1.is_empty() {
+                i = (i + 1) & (size - 1);
+            }
+            slots[i] = (h, name, id);
+        }
+        KeyTable { slots, mask: size - 1 }
+    }
+
+    #[inline]
+    fn get(&self, name: &str, hash: u64) -> Option<FieldId> {
+        let mut i = (hash >> 32) as usize & self.mask;
+        loop {
+            let (h, n, id) = self.slots[i];
+            if n.is_empty() {
+                return None;
+            }
+            if h == hash && n == name {
+                return Some(id);
+            }
+            i = (i + 1) & self.mask;
+        }
+    }
+}
+
+const KEY_SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+/// Adds one little-endian word of a key to its hash.
+#[inline]
+fn key_add(h: u64, word: u64) -> u64 {
+    (h.rotate_left(5) ^ word).wrapping_mul(KEY_SEED)
+}
+
+/// The hash of a field name: its 8-byte little-endian words (the last one zero-padded),
+/// then its length, as [`fast`] computes it while scanning the name.
+fn key_hash(bytes: &[u8]) -> u64 {
+    let mut h = 0;
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        h = key_add(h, u64::from_le_bytes(w));
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut w = [0u8; 8];
+        w[..rest.len()].copy_from_slice(rest);
+        h = key_add(h, u64::from_le_bytes(w));
+    }
+    key_add(h, bytes.len() as u64)
+}
+
+// ---------------------------------------------------------------------------------------
+// Buffers reused from one event to the next
+
+/// Buffers of dropped events, per thread, bounded.
+#[derive(Default)]
+struct Pool {
+    strings: Vec<String>,
+    lists: Vec<Vec<String>>,
+    ints: Vec<Vec<i64>>,
+    parts: Vec<Parts>,
+}
+
+/// The vectors of one event.
+/// Fills a pooled list, overwriting the strings it still holds.
+struct ListFill {
+    v: Vec<String>,
+    n: usize,
+}
+
+impl ListFill {
+    #[inline]
+    fn push_str(&mut self, s: &str, pool: &mut Pool) {
+        match self.v.get_mut(self.n) {
+            Some(old) => {
+                old.clear();
+                old.push_str(s);
+            }
+            None => self.v.push(pool.string(s)),
+        }
+        self.n += 1;
+    }
+
+    fn push_owned(&mut self, s: String, pool: &mut Pool) {
+        match self.v.get_mut(self.n) {
+            Some(old) => pool.string_back(std::mem::replace(old, s)),
+            None => self.v.push(s),
+        }
+        self.n += 1;
+    }
+
+    /// The list, without the strings left over from its last use.
+    fn finish(mut self, pool: &mut Pool) -> Vec<String> {
+        if self.v.len() > self.n {
+            for s in self.v.drain(self.n..) {
+                pool.string_back(s);
+            }
+        }
+        self.v
+    }
+}
+
+#[derive(Default)]
+struct Parts {
+    store: Vec<Stored>,
+    lazy: Vec<Lazy>,
+    entries: Vec<(FieldId, View)>,
+    index: Vec<u32>,
+}
+
+const POOL_STRINGS: usize = 4096;
+const POOL_VECS: usize = 512;
+const POOL_PARTS: usize = 16;
+/// Larger buffers are freed rather than kept.
+const POOL_MAX_CAPACITY: usize = 4096;
+
+thread_local! {
+    static POOL: RefCell<Pool> = RefCell::new(Pool::default());
+}
+
+impl Pool {
+    /// Takes this thread's pool (an empty one when it is in use).
+    fn take() -> Pool {
+        POOL.try_with(|p| p.try_borrow_mut().map(|mut p| std::mem::take(&mut *p)).unwrap_or_default())
+            .unwrap_or_default()
+    }
+
+    /// Gives the pool back to this thread.
+    fn give_back(self) {
+        let _ = POOL.try_with(|p| {
+            if let Ok(mut p) = p.try_borrow_mut() {
+                if p.parts.is_empty() && p.strings.is_empty() {
+                    *p = self;
+                } else {
+                    p.absorb(self);
+                }
+            }
+        });
+    }
+
+    fn absorb(&mut self, other: Pool) {
+        for s in other.strings {
+            self.string_back(s);
+        }
+        for l in other.lists {
+            self.list_back(l);
+        }
+        for p in other.parts {
+            self.parts_back(p);
+        }
+    }
+
+    #[inline]
+    fn string(&mut self, text: &str) -> String {
+        match self.strings.pop() {
+            Some(mut s) => {
+                s.push_str(text);
+                s
+            }
+            None => text.to_owned(),
+        }
+    }
+
+    /// A list to fill with [`ListFill`]: it may still hold the strings of a dropped event,
+    /// whose buffers are then reused in place.
+    #[inline]
+    fn list(&mut self) -> ListFill {
+        ListFill { v: self.lists.pop().unwrap_or_default(), n: 0 }
+    }
+
+    #[inline]
+    fn ints(&mut self) -> Vec<i64> {
+        self.ints.pop().unwrap_or_default()
+    }
+
+    fn parts(&mut self) -> Parts {
+        self.parts.pop().unwrap_or_else(|| Parts {
+            store: Vec::with_capacity(32),
+            lazy: Vec::new(),
+            entries: Vec::with_capacity(64),
+            index: Vec::with_capacity(128),
+        })
+    }
+
+    #[inline]
+    fn string_back(&mut self, mut s: String) {
+        if self.strings.len() < POOL_STRINGS && s.capacity() <= POOL_MAX_CAPACITY {
+            s.clear();
+            self.strings.push(s);
+        }
+    }
+
+    /// Keeps a list with its strings (refilled in place by [`ListFill`]).
+    fn list_back(&mut self, l: Vec<String>) {
+        if self.lists.len() < POOL_VECS && l.capacity() <= POOL_MAX_CAPACITY {
+            self.lists.push(l);
+        }
+    }
+
+    fn stored_back(&mut self, s: Stored) {
+        match s {
+            Stored::Str(s) => self.string_back(s),
+            Stored::Strs(l) => self.list_back(l),
+            Stored::Ints(mut v) => {
+                if self.ints.len() < POOL_VECS && v.capacity() <= POOL_MAX_CAPACITY {
+                    v.clear();
+                    self.ints.push(v);
+                }
+            }
+            Stored::Nested(n) => {
+                let Nested { flat, lists } = *n;
+                self.list_back(flat);
+                for l in lists {
+                    self.list_back(l);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn parts_back(&mut self, mut p: Parts) {
+        for s in p.store.drain(..) {
+            self.stored_back(s);
+        }
+        for l in p.lazy.drain(..) {
+            if let Some(s) = l.value.into_inner() {
+                self.stored_back(s);
+            }
+        }
+        if self.parts.len() < POOL_PARTS {
+            p.entries.clear();
+            p.index.clear();
+            self.parts.push(p);
+        }
+    }
+}
+
+impl Drop for JsonEvent {
+    fn drop(&mut self) {
+        let parts = Parts {
+            store: std::mem::take(&mut self.store),
+            lazy: std::mem::take(&mut self.lazy),
+            entries: std::mem::take(&mut self.entries),
+            index: std::mem::take(&mut self.index),
+        };
+        let _ = POOL.try_with(|p| {
+            if let Ok(mut p) = p.try_borrow_mut() {
+                p.parts_back(parts);
+            }
+        });
     }
 }
 
@@ -251,14 +588,19 @@ fn build_tables(schema: &'static Schema) -> Tables {
 
 /// An event under construction: given values, then derivations.
 struct Builder {
+    pool: Pool,
     store: Vec<Stored>,
+    lazy: Vec<Lazy>,
     entries: Vec<(FieldId, View)>,
+    index: Vec<u32>,
     present: [u64; MAX_FIELDS / 64],
 }
 
 impl Builder {
     fn new() -> Builder {
-        Builder { store: Vec::with_capacity(32), entries: Vec::with_capacity(48), present: [0; MAX_FIELDS / 64] }
+        let mut pool = Pool::take();
+        let Parts { store, lazy, entries, index } = pool.parts();
+        Builder { pool, store, lazy, entries, index, present: [0; MAX_FIELDS / 64] }
     }
 
     #[inline]
@@ -279,11 +621,12 @@ impl Builder {
         }
     }
 
-    /// Sets a given field; `false` when it was already set.
+    /// Sets a given field; `false` when it was already set (the value is replaced).
     fn set(&mut self, id: FieldId, v: Stored) -> bool {
         if self.has(id) {
             if let Some(e) = self.entries.iter().find(|(k, _)| *k == id) {
-                self.store[usize::from(e.1.pos)] = v;
+                let old = std::mem::replace(&mut self.store[usize::from(e.1.pos)], v);
+                self.pool.stored_back(old);
             }
             return false;
         }
@@ -291,6 +634,7 @@ impl Builder {
         true
     }
 
+    #[inline]
     fn push(&mut self, id: FieldId, v: Stored) {
         let pos = self.store.len() as u16;
         self.store.push(v);
@@ -304,6 +648,7 @@ impl Builder {
         }
     }
 
+    #[inline]
     fn view_default(&mut self, id: FieldId, view: View) {
         if !self.has(id) {
             self.entries.push((id, view));
@@ -311,8 +656,45 @@ impl Builder {
         }
     }
 
+    /// A field computed on first read; one computation is shared by every field with the
+    /// same derivation of the same source (`exec.args` and its twin `process.args`).
+    fn lazy_default(&mut self, id: FieldId, what: Derived, src: View) {
+        if self.has(id) {
+            return;
+        }
+        let pos = match self.lazy.iter().position(|l| l.what == what && l.src == src) {
+            Some(p) => p,
+            None => {
+                self.lazy.push(Lazy { what, src, value: OnceLock::new() });
+                self.lazy.len() - 1
+            }
+        };
+        self.view_default(id, View { pos: pos as u16, mode: LAZY });
+    }
+
     fn seen(&self, view: View) -> Seen<'_> {
-        seen(&self.store, view)
+        seen(&self.store, &self.lazy, view)
+    }
+
+    /// The element count of a view for `process.ancestors.length`, without computing a
+    /// lazy value when its recipe tells.
+    fn array_len(&self, view: View) -> usize {
+        if view.mode & LAZY == 0 {
+            return self.seen(view).array_len();
+        }
+        let Some(l) = self.lazy.get(usize::from(view.pos)) else { return 0 };
+        if l.value.get().is_none() {
+            let src = self.seen(l.src);
+            match l.what {
+                Derived::Args { array: false } => return 0,
+                Derived::Args { array: true } | Derived::Flags { nested: true } | Derived::Options { nested: true } => {
+                    return src.lists().map_or(0, |l| l.len());
+                }
+                Derived::Basenames | Derived::Lengths => return src.array_len(),
+                Derived::Flags { nested: false } | Derived::Options { nested: false } => {}
+            }
+        }
+        self.seen(view).array_len()
     }
 
     fn derive(&mut self, event_type: &str, t: &Tables) {
@@ -328,81 +710,29 @@ impl Builder {
         // process.parent.* is ancestor 0 unless given.
         for i in 0..self.entries.len() {
             let (id, view) = self.entries[i];
-            if let Some(parent) = t.of(id).parent {
-                if self.has(parent) {
-                    continue;
-                }
-                let has_first = match self.seen(view) {
-                    Seen::Bools(a) => !a.is_empty(),
-                    Seen::Ints(a) => !a.is_empty(),
-                    Seen::Strs(a) => !a.is_empty(),
-                    Seen::Ips(a) => !a.is_empty(),
-                    Seen::Nested(_, n) => !n.is_empty(),
-                    _ => false,
-                };
-                if has_first && view.mode == 0 {
-                    self.view_default(parent, View { pos: view.pos, mode: FIRST });
-                }
+            let Some(parent) = t.of(id).parent else { continue };
+            if view.mode == 0 && !self.has(parent) && self.seen(view).array_len() > 0 {
+                self.view_default(parent, View { pos: view.pos, mode: FIRST });
             }
         }
-        self.derive_args(t);
-        self.derive_names(t);
-        self.derive_lengths(t);
-    }
-
-    fn derive_args(&mut self, t: &Tables) {
+        // *.args* from *.argv.
         for i in 0..self.entries.len() {
             let (id, view) = self.entries[i];
             let Some(fam) = &t.of(id).argv else { continue };
-            let mut out: [Option<(FieldId, Stored)>; 3] = [None, None, None];
-            {
-                let one: [&[String]; 1];
-                let many: Vec<&[String]>;
-                let lists: &[&[String]] = match self.seen(view) {
-                    Seen::Strs(a) => {
-                        one = [a];
-                        &one
-                    }
-                    Seen::Nested(_, n) => {
-                        many = n.iter().map(Vec::as_slice).collect();
-                        &many
-                    }
-                    _ => continue,
-                };
-                let derive = |f: &dyn Fn(&[String]) -> Vec<String>| -> Stored {
-                    if fam.nested {
-                        let per: Vec<Vec<String>> = lists.iter().map(|l| f(l)).collect();
-                        Stored::Nested(per.concat(), per)
-                    } else if let [one] = lists {
-                        Stored::Strs(f(one))
-                    } else {
-                        Stored::Strs(lists.iter().flat_map(|l| f(l)).collect())
-                    }
-                };
-                if let Some((d, is_array)) = fam.args.filter(|(d, _)| !self.has(*d)) {
-                    let v = if is_array {
-                        Stored::Strs(lists.iter().map(|l| crate::value::args::args(l)).collect())
-                    } else if let [one] = lists {
-                        Stored::Str(crate::value::args::args(one))
-                    } else {
-                        Stored::Str(lists.iter().map(|l| crate::value::args::args(l)).collect())
-                    };
-                    out[0] = Some((d, v));
-                }
-                if let Some(d) = fam.flags.filter(|d| !self.has(*d)) {
-                    out[1] = Some((d, derive(&|l| crate::value::args::args_flags(l))));
-                }
-                if let Some(d) = fam.options.filter(|d| !self.has(*d)) {
-                    out[2] = Some((d, derive(&|l| crate::value::args::args_options(l))));
-                }
+            if self.seen(view).lists().is_none() {
+                continue;
             }
-            for (d, v) in out.into_iter().flatten() {
-                self.set_default(d, v);
+            if let Some((d, array)) = fam.args {
+                self.lazy_default(d, Derived::Args { array }, view);
+            }
+            if let Some(d) = fam.flags {
+                self.lazy_default(d, Derived::Flags { nested: fam.nested }, view);
+            }
+            if let Some(d) = fam.options {
+                self.lazy_default(d, Derived::Options { nested: fam.nested }, view);
             }
         }
-    }
-
-    fn derive_names(&mut self, t: &Tables) {
+        // *.file.name from *.file.path.
         for i in 0..self.entries.len() {
             let (id, view) = self.entries[i];
             let Some(name) = t.of(id).name else { continue };
@@ -410,46 +740,44 @@ impl Builder {
                 continue;
             }
             match self.seen(view) {
-                Seen::Str(_) if view.mode & BASENAME == 0 => {
+                Seen::Str(_) if view.mode & (BASENAME | LAZY) == 0 => {
                     self.view_default(name, View { pos: view.pos, mode: view.mode | BASENAME });
                 }
                 Seen::Str(p) => {
                     let v = Stored::Str(basename(p).to_owned());
                     self.set_default(name, v);
                 }
-                Seen::Strs(a) => {
-                    let v = Stored::Strs(a.iter().map(|p| basename(p).to_owned()).collect());
-                    self.set_default(name, v);
-                }
+                Seen::Strs(_) => self.lazy_default(name, Derived::Basenames, view),
                 _ => {}
             }
         }
+        self.derive_lengths(t);
     }
 
     fn derive_lengths(&mut self, t: &Tables) {
         let mut ancestors = 0usize;
-        let n = self.entries.len();
-        for i in 0..n {
+        for i in 0..self.entries.len() {
             let (id, view) = self.entries[i];
             let d = t.of(id);
-            if !d.in_ancestors && d.length.is_none() {
-                continue;
-            }
-            let seen = self.seen(view);
             if d.in_ancestors {
-                ancestors = ancestors.max(seen.array_len());
+                ancestors = ancestors.max(self.array_len(view));
             }
             let Some((len_field, is_array)) = d.length else { continue };
             if self.has(len_field) {
                 continue;
             }
-            let len = match seen {
-                Seen::Str(s) => Stored::Int(s.len() as i64),
-                Seen::Strs(a) if is_array => Stored::Ints(a.iter().map(|s| s.len() as i64).collect()),
-                Seen::Strs(a) => Stored::Int(a.len() as i64),
-                _ => continue,
-            };
-            self.set_default(len_field, len);
+            match self.seen(view) {
+                Seen::Str(s) => {
+                    let n = s.len() as i64;
+                    self.set_default(len_field, Stored::Int(n));
+                }
+                Seen::Strs(_) if is_array => self.lazy_default(len_field, Derived::Lengths, view),
+                Seen::Strs(a) => {
+                    let n = a.len() as i64;
+                    self.set_default(len_field, Stored::Int(n));
+                }
+                _ => {}
+            }
         }
         if ancestors > 0 {
             if let Some(f) = t.ancestors_length {
@@ -463,21 +791,40 @@ impl Builder {
             self.set_default(f, Stored::Int(ts));
         }
         self.derive(event_type, t);
+        debug_assert!(self.store.len() < MAX_POS && self.lazy.len() < MAX_POS);
         let size = (self.entries.len() * 2).next_power_of_two().max(8);
-        let mut index = vec![EMPTY; size];
+        let mut index = std::mem::take(&mut self.index);
+        index.clear();
+        index.resize(size, EMPTY);
         for (id, view) in &self.entries {
             let mut slot = slot_of(*id, size);
             while index[slot] != EMPTY {
                 slot = (slot + 1) & (size - 1);
             }
-            index[slot] = u32::from(id.0) << 16 | u32::from(view.pos) << 2 | u32::from(view.mode);
+            index[slot] = u32::from(id.0) << 16 | u32::from(view.pos) << 3 | u32::from(view.mode);
         }
-        JsonEvent { event_type, store: self.store, entries: self.entries, index, timestamp }
+        let Builder { pool, store, lazy, entries, .. } = self;
+        pool.give_back();
+        JsonEvent { event_type, store, lazy, entries, index, timestamp }
+    }
+
+    /// Gives the buffers back when the fast path bails.
+    fn abandon(self) {
+        let Builder { mut pool, store, lazy, entries, index, .. } = self;
+        pool.parts_back(Parts { store, lazy, entries, index });
+        pool.give_back();
     }
 }
 
-fn seen(store: &[Stored], view: View) -> Seen<'_> {
-    let Some(s) = store.get(usize::from(view.pos)) else { return Seen::None };
+fn seen<'a>(store: &'a [Stored], lazy: &'a [Lazy], view: View) -> Seen<'a> {
+    let pos = usize::from(view.pos);
+    let s = if view.mode & LAZY != 0 {
+        let Some(l) = lazy.get(pos) else { return Seen::None };
+        l.value.get_or_init(|| compute(store, lazy, l.what, l.src))
+    } else {
+        let Some(s) = store.get(pos) else { return Seen::None };
+        s
+    };
     let first = view.mode & FIRST != 0;
     let seen = match (s, first) {
         (Stored::Bool(b), false) => Seen::Bool(*b),
@@ -488,17 +835,49 @@ fn seen(store: &[Stored], view: View) -> Seen<'_> {
         (Stored::Ints(v), false) => Seen::Ints(v),
         (Stored::Strs(v), false) => Seen::Strs(v),
         (Stored::Ips(v), false) => Seen::Ips(v),
-        (Stored::Nested(flat, n), false) => Seen::Nested(flat, n),
+        (Stored::Nested(n), false) => Seen::Nested(&n.flat, &n.lists),
         (Stored::Bools(v), true) => v.first().map_or(Seen::None, |b| Seen::Bool(*b)),
         (Stored::Ints(v), true) => v.first().map_or(Seen::None, |i| Seen::Int(*i)),
         (Stored::Strs(v), true) => v.first().map_or(Seen::None, |s| Seen::Str(s)),
         (Stored::Ips(v), true) => v.first().map_or(Seen::None, |i| Seen::Ip(*i)),
-        (Stored::Nested(_, n), true) => n.first().map_or(Seen::None, |l| Seen::Strs(l)),
+        (Stored::Nested(n), true) => n.lists.first().map_or(Seen::None, |l| Seen::Strs(l)),
         (_, true) => Seen::None,
     };
     match seen {
         Seen::Str(p) if view.mode & BASENAME != 0 => Seen::Str(basename(p)),
         other => other,
+    }
+}
+
+/// Computes a lazy field from its source, as the sensor derives it.
+fn compute(store: &[Stored], lazy: &[Lazy], what: Derived, src: View) -> Stored {
+    let src = seen(store, lazy, src);
+    let lists = src.lists().unwrap_or_default();
+    let per = |f: &dyn Fn(&[String]) -> Vec<String>, nested_out: bool| -> Stored {
+        if nested_out {
+            nested(lists.iter().map(|l| f(l)).collect())
+        } else if let [one] = lists.as_slice() {
+            Stored::Strs(f(one))
+        } else {
+            Stored::Strs(lists.iter().flat_map(|l| f(l)).collect())
+        }
+    };
+    match what {
+        Derived::Args { array: true } => Stored::Strs(lists.iter().map(|l| crate::value::args::args(l)).collect()),
+        Derived::Args { array: false } => match lists.as_slice() {
+            [one] => Stored::Str(crate::value::args::args(one)),
+            many => Stored::Str(many.iter().map(|l| crate::value::args::args(l)).collect()),
+        },
+        Derived::Flags { nested } => per(&|l| crate::value::args::args_flags(l), nested),
+        Derived::Options { nested } => per(&|l| crate::value::args::args_options(l), nested),
+        Derived::Basenames => match src {
+            Seen::Strs(a) => Stored::Strs(a.iter().map(|p| basename(p).to_owned()).collect()),
+            _ => Stored::Strs(Vec::new()),
+        },
+        Derived::Lengths => match src {
+            Seen::Strs(a) => Stored::Ints(a.iter().map(|s| s.len() as i64).collect()),
+            _ => Stored::Ints(Vec::new()),
+        },
     }
 }
 
@@ -533,7 +912,7 @@ impl JsonEvent {
             }
             Some(_) => return err("`timestamp` must be an integer (ns)"),
         };
-        let mut b = Builder::new();
+        let mut given = Vec::new();
         match get("values") {
             None | Some(Json::Null) => {}
             Some(Json::Object(values)) => {
@@ -550,11 +929,14 @@ impl JsonEvent {
                             return err(format!("field `{name}` belongs to `{t}` events, not `{event_type}`"));
                         }
                     }
-                    let stored = convert(schema, def, v)?;
-                    b.set(def.id, stored);
+                    given.push((def.id, convert(schema, def, v)?));
                 }
             }
             Some(_) => return err("`values` must be an object"),
+        }
+        let mut b = Builder::new();
+        for (id, v) in given {
+            b.set(id, v);
         }
         Ok(b.finish(event_type, timestamp, t))
     }
@@ -572,10 +954,15 @@ impl JsonEvent {
                 return None;
             }
             if (e >> 16) as u16 == id.0 {
-                return Some(View { pos: ((e >> 2) & 0x3fff) as u16, mode: (e & 3) as u8 });
+                return Some(View { pos: ((e >> 3) & (MAX_POS as u32 - 1)) as u16, mode: (e & 7) as u8 });
             }
             slot = (slot + 1) & (size - 1);
         }
+    }
+
+    #[inline]
+    fn seen(&self, view: View) -> Seen<'_> {
+        seen(&self.store, &self.lazy, view)
     }
 
     /// The fields present, given or derived, in no particular order.
@@ -595,9 +982,7 @@ impl PartialEq for JsonEvent {
         self.event_type == other.event_type
             && self.timestamp == other.timestamp
             && a.len() == b.len()
-            && a.iter()
-                .zip(&b)
-                .all(|((ia, va), (ib, vb))| ia == ib && seen(&self.store, *va) == seen(&other.store, *vb))
+            && a.iter().zip(&b).all(|((ia, va), (ib, vb))| ia == ib && self.seen(*va) == other.seen(*vb))
     }
 }
 
@@ -615,8 +1000,9 @@ fn basename(p: &str) -> &str {
 
 fn convert(schema: &Schema, def: &FieldDef, v: &Json) -> Result<Stored, JsonEventError> {
     let name = &def.name;
-    let nested = def.iterator.is_some() && def.is_array && matches!(v, Json::Array(a) if a.iter().any(Json::is_array));
-    if nested {
+    let per_element =
+        def.iterator.is_some() && def.is_array && matches!(v, Json::Array(a) if a.iter().any(Json::is_array));
+    if per_element {
         let Json::Array(items) = v else { unreachable_shape() };
         let mut lists = Vec::with_capacity(items.len());
         for item in items {
@@ -625,7 +1011,7 @@ fn convert(schema: &Schema, def: &FieldDef, v: &Json) -> Result<Stored, JsonEven
             };
             lists.push(inner.iter().map(|s| scalar_str(name, s)).collect::<Result<Vec<_>, _>>()?);
         }
-        return Ok(Stored::Nested(lists.concat(), lists));
+        return Ok(self::nested(lists));
     }
     if def.is_array {
         let items: Vec<&Json> = match v {
@@ -715,7 +1101,7 @@ mod fast {
     //! every error, duplicate keys, values nested deeper than [`MAX_DEPTH`]. The caller
     //! then takes that path, which gives the result or the error message.
 
-    use super::{Builder, JsonEvent, Stored, Tables, constant_value, parse_ip_value};
+    use super::{Builder, JsonEvent, Pool, Stored, Tables, constant_value, nested, parse_ip_value};
     use crate::model::{FieldDef, ScalarType, Schema};
     use std::borrow::Cow;
 
@@ -735,66 +1121,86 @@ mod fast {
         Unsigned(u64),
     }
 
+    /// The field a key names (for tests): scanned and hashed as in an event.
+    #[cfg(test)]
+    pub(super) fn key_field(text: &str, t: &Tables) -> Option<crate::model::FieldId> {
+        let mut s = Scan { text, b: text.as_bytes(), i: 0 };
+        let (name, hash) = s.key()?;
+        t.lookup_hashed(name, hash)
+    }
+
     pub(super) fn parse(text: &str, t: &Tables) -> Option<JsonEvent> {
         let mut s = Scan { text, b: text.as_bytes(), i: 0 };
-        let schema = Schema::linux();
-        let mut event_type: Option<&'static str> = None;
-        let mut type_seen = false;
-        let mut timestamp: Option<i64> = None;
-        let mut timestamp_seen = false;
-        let mut values_seen = false;
         let mut b = Builder::new();
-        // Field event types are checked once the type is known (it may come last).
-        let mut typed: Vec<&'static str> = Vec::new();
-        s.expect(b'{')?;
-        if !s.eat(b'}') {
-            loop {
-                let key = s.string()?;
-                s.expect(b':')?;
-                if key.eq_ignore_ascii_case("type") {
-                    if std::mem::replace(&mut type_seen, true) {
-                        return None;
-                    }
-                    event_type = Some(t.event_type(&s.string()?)?);
-                } else if key.eq_ignore_ascii_case("timestamp") {
-                    if std::mem::replace(&mut timestamp_seen, true) {
-                        return None;
-                    }
-                    if !s.literal(b"null") {
-                        timestamp = match s.number()? {
-                            Num::Signed(i) => Some(i),
-                            Num::Unsigned(_) => return None,
-                        };
-                    }
-                } else if key.eq_ignore_ascii_case("values") {
-                    if std::mem::replace(&mut values_seen, true) {
-                        return None;
-                    }
-                    if !s.literal(b"null") {
-                        s.values(schema, t, &mut b, &mut typed)?;
-                    }
-                } else {
-                    s.skip(0)?;
-                }
-                if s.eat(b',') {
-                    continue;
-                }
-                s.expect(b'}')?;
-                break;
+        match s.event(t, &mut b) {
+            Some((event_type, timestamp)) => Some(b.finish(event_type, timestamp, t)),
+            None => {
+                b.abandon();
+                None
             }
         }
-        s.ws();
-        if s.i != s.b.len() {
-            return None;
-        }
-        let event_type = event_type?;
-        if typed.iter().any(|ft| *ft != event_type) {
-            return None;
-        }
-        Some(b.finish(event_type, timestamp, t))
     }
 
     impl<'a> Scan<'a> {
+        /// The top-level object: its type, its timestamp, and its values into `b`.
+        fn event(&mut self, t: &Tables, b: &mut Builder) -> Option<(&'static str, Option<i64>)> {
+            let schema = Schema::linux();
+            let mut event_type: Option<&'static str> = None;
+            let mut type_seen = false;
+            let mut timestamp: Option<i64> = None;
+            let mut timestamp_seen = false;
+            let mut values_seen = false;
+            // The event type of the event-specific fields given, checked once the event's
+            // type is known (it may come last).
+            let mut typed: Option<&'static str> = None;
+            self.expect(b'{')?;
+            if !self.eat(b'}') {
+                loop {
+                    let key = self.string()?;
+                    self.expect(b':')?;
+                    if key.eq_ignore_ascii_case("type") {
+                        if std::mem::replace(&mut type_seen, true) {
+                            return None;
+                        }
+                        event_type = Some(t.event_type(&self.string()?)?);
+                    } else if key.eq_ignore_ascii_case("timestamp") {
+                        if std::mem::replace(&mut timestamp_seen, true) {
+                            return None;
+                        }
+                        if !self.literal(b"null") {
+                            timestamp = match self.number()? {
+                                Num::Signed(i) => Some(i),
+                                Num::Unsigned(_) => return None,
+                            };
+                        }
+                    } else if key.eq_ignore_ascii_case("values") {
+                        if std::mem::replace(&mut values_seen, true) {
+                            return None;
+                        }
+                        if !self.literal(b"null") {
+                            self.values(schema, t, b, &mut typed)?;
+                        }
+                    } else {
+                        self.skip(0)?;
+                    }
+                    if self.eat(b',') {
+                        continue;
+                    }
+                    self.expect(b'}')?;
+                    break;
+                }
+            }
+            self.ws();
+            if self.i != self.b.len() {
+                return None;
+            }
+            let event_type = event_type?;
+            if typed.is_some_and(|ft| ft != event_type) {
+                return None;
+            }
+            Some((event_type, timestamp))
+        }
+
         #[inline]
         fn ws(&mut self) {
             while let Some(&c) = self.b.get(self.i) {
@@ -886,6 +1292,70 @@ mod fast {
                     }
                 }
             }
+        }
+
+        /// A key without escapes, hashed as it is scanned ([`super::key_hash`]); `None`
+        /// when it has escapes (or is no string): the caller reads it with [`Self::string`].
+        #[inline]
+        fn key(&mut self) -> Option<(&'a str, u64)> {
+            const LO: u64 = 0x0101_0101_0101_0101;
+            const HI: u64 = 0x8080_8080_8080_8080;
+            self.ws();
+            if self.b.get(self.i) != Some(&b'"') {
+                return None;
+            }
+            let start = self.i + 1;
+            let b = self.b;
+            let mut i = start;
+            let mut h = 0u64;
+            loop {
+                if let Some(chunk) = b.get(i..i + 8) {
+                    let mut w = [0u8; 8];
+                    w.copy_from_slice(chunk);
+                    let x = u64::from_le_bytes(w);
+                    let quote = x ^ (LO * u64::from(b'"'));
+                    let slash = x ^ (LO * u64::from(b'\\'));
+                    let special = ((quote.wrapping_sub(LO) & !quote)
+                        | (slash.wrapping_sub(LO) & !slash)
+                        | (x.wrapping_sub(LO * 0x20) & !x))
+                        & HI;
+                    if special == 0 {
+                        h = super::key_add(h, x);
+                        i += 8;
+                        continue;
+                    }
+                    let n = (special.trailing_zeros() / 8) as usize;
+                    if b[i + n] != b'"' {
+                        return None;
+                    }
+                    if n > 0 {
+                        h = super::key_add(h, x & ((1u64 << (8 * n)) - 1));
+                    }
+                    i += n;
+                } else {
+                    let mut x = 0u64;
+                    let mut n = 0;
+                    loop {
+                        let c = *b.get(i + n)?;
+                        if c == b'"' {
+                            break;
+                        }
+                        if c == b'\\' || c < 0x20 {
+                            return None;
+                        }
+                        x |= u64::from(c) << (8 * n);
+                        n += 1;
+                    }
+                    if n > 0 {
+                        h = super::key_add(h, x);
+                    }
+                    i += n;
+                }
+                break;
+            }
+            let key = self.text.get(start..i)?;
+            self.i = i + 1;
+            Some((key, super::key_add(h, (i - start) as u64)))
         }
 
         /// The end of the run of bytes from `self.i` that need no attention inside a
@@ -1087,20 +1557,26 @@ mod fast {
             schema: &'static Schema,
             t: &Tables,
             b: &mut Builder,
-            typed: &mut Vec<&'static str>,
+            typed: &mut Option<&'static str>,
         ) -> Option<()> {
             self.expect(b'{')?;
             if self.eat(b'}') {
                 return Some(());
             }
             loop {
-                let name = self.string()?;
+                let id = match self.key() {
+                    Some((name, hash)) => t.lookup_hashed(name, hash)?,
+                    None => t.lookup(&self.string()?)?,
+                };
                 self.expect(b':')?;
-                let def = schema.field_by_id(t.lookup(&name)?);
+                let def = schema.field_by_id(id);
                 if let Some(ft) = &def.event_type {
-                    typed.push(ft.as_str());
+                    match typed {
+                        Some(seen) if *seen != ft.as_str() => return None,
+                        _ => *typed = Some(ft.as_str()),
+                    }
                 }
-                let v = self.value(schema, def)?;
+                let v = self.value(schema, def, &mut b.pool)?;
                 if !b.set(def.id, v) {
                     // A duplicate (maybe a legacy and a modern spelling): the serde_json
                     // path decides which one wins.
@@ -1113,12 +1589,12 @@ mod fast {
             }
         }
 
-        fn value(&mut self, schema: &Schema, def: &FieldDef) -> Option<Stored> {
+        fn value(&mut self, schema: &Schema, def: &FieldDef, pool: &mut Pool) -> Option<Stored> {
             if !def.is_array {
                 return Some(match def.ty {
                     ScalarType::Bool => Stored::Bool(self.bool()?),
                     ScalarType::Int => Stored::Int(self.int(schema)?),
-                    ScalarType::Str => Stored::Str(self.string()?.into_owned()),
+                    ScalarType::Str => Stored::Str(self.owned(pool)?),
                     ScalarType::Ip => Stored::Ip(parse_ip_value(&self.string()?)?),
                 });
             }
@@ -1126,19 +1602,27 @@ mod fast {
                 // A lone scalar for an array field is a one-element array.
                 return Some(match def.ty {
                     ScalarType::Bool => Stored::Bools(vec![self.bool()?]),
-                    ScalarType::Int => Stored::Ints(vec![self.int(schema)?]),
-                    ScalarType::Str => Stored::Strs(vec![self.string()?.into_owned()]),
+                    ScalarType::Int => {
+                        let mut v = pool.ints();
+                        v.push(self.int(schema)?);
+                        Stored::Ints(v)
+                    }
+                    ScalarType::Str => {
+                        let mut v = pool.list();
+                        self.fill(&mut v, pool)?;
+                        Stored::Strs(v.finish(pool))
+                    }
                     ScalarType::Ip => Stored::Ips(vec![parse_ip_value(&self.string()?)?]),
                 });
             }
             self.i += 1;
             let per_element = def.iterator.is_some();
             if per_element && self.peek()? == b'[' {
-                return self.nested(def);
+                return self.nested(def, pool);
             }
             macro_rules! list {
-                ($item:expr) => {{
-                    let mut v = Vec::new();
+                ($v:expr, $item:expr) => {{
+                    let mut v = $v;
                     if !self.eat(b']') {
                         loop {
                             if per_element && self.peek()? == b'[' {
@@ -1157,25 +1641,60 @@ mod fast {
                 }};
             }
             Some(match def.ty {
-                ScalarType::Bool => Stored::Bools(list!(self.bool()?)),
-                ScalarType::Int => Stored::Ints(list!(self.int(schema)?)),
-                ScalarType::Str => Stored::Strs(list!(self.string()?.into_owned())),
-                ScalarType::Ip => Stored::Ips(list!(parse_ip_value(&self.string()?)?)),
+                ScalarType::Bool => Stored::Bools(list!(Vec::new(), self.bool()?)),
+                ScalarType::Int => Stored::Ints(list!(pool.ints(), self.int(schema)?)),
+                ScalarType::Str => {
+                    let mut v = pool.list();
+                    if !self.eat(b']') {
+                        loop {
+                            if per_element && self.peek()? == b'[' {
+                                return None;
+                            }
+                            self.fill(&mut v, pool)?;
+                            if self.eat(b',') {
+                                continue;
+                            }
+                            self.expect(b']')?;
+                            break;
+                        }
+                    }
+                    Stored::Strs(v.finish(pool))
+                }
+                ScalarType::Ip => Stored::Ips(list!(Vec::new(), parse_ip_value(&self.string()?)?)),
             })
         }
 
+        /// A string value, in a buffer from the pool.
+        #[inline]
+        fn owned(&mut self, pool: &mut Pool) -> Option<String> {
+            Some(match self.string()? {
+                std::borrow::Cow::Borrowed(s) => pool.string(s),
+                std::borrow::Cow::Owned(s) => s,
+            })
+        }
+
+        /// The next string, into a list.
+        #[inline]
+        fn fill(&mut self, v: &mut super::ListFill, pool: &mut Pool) -> Option<()> {
+            match self.string()? {
+                std::borrow::Cow::Borrowed(s) => v.push_str(s, pool),
+                std::borrow::Cow::Owned(s) => v.push_owned(s, pool),
+            }
+            Some(())
+        }
+
         /// A per-element field given as a list of string lists; the opening `[` is read.
-        fn nested(&mut self, def: &FieldDef) -> Option<Stored> {
+        fn nested(&mut self, def: &FieldDef, pool: &mut Pool) -> Option<Stored> {
             if def.ty != ScalarType::Str {
                 return None;
             }
             let mut lists = Vec::new();
             loop {
                 self.expect(b'[')?;
-                let mut inner = Vec::new();
+                let mut inner = pool.list();
                 if !self.eat(b']') {
                     loop {
-                        inner.push(self.string()?.into_owned());
+                        self.fill(&mut inner, pool)?;
                         if self.eat(b',') {
                             continue;
                         }
@@ -1183,14 +1702,14 @@ mod fast {
                         break;
                     }
                 }
-                lists.push(inner);
+                lists.push(inner.finish(pool));
                 if self.eat(b',') {
                     continue;
                 }
                 self.expect(b']')?;
                 break;
             }
-            Some(Stored::Nested(lists.concat(), lists))
+            Some(nested(lists))
         }
 
         /// An int value: a number, a constant name, a list of constant names (OR-ed), a bool.
@@ -1230,7 +1749,7 @@ impl Event for JsonEvent {
     #[inline]
     fn field(&self, id: FieldId) -> Value<'_> {
         let Some(view) = self.get(id) else { return Value::Missing };
-        match seen(&self.store, view) {
+        match self.seen(view) {
             Seen::None => Value::Missing,
             Seen::Bool(b) => Value::Bool(b),
             Seen::Int(i) => Value::Int(i),
@@ -1245,7 +1764,7 @@ impl Event for JsonEvent {
     }
 
     fn field_element(&self, id: FieldId, index: usize) -> Value<'_> {
-        match self.get(id).map(|v| seen(&self.store, v)) {
+        match self.get(id).map(|v| self.seen(v)) {
             Some(Seen::Nested(_, lists)) => lists.get(index).map_or(Value::Missing, |l| Value::Strs(StrList::Owned(l))),
             _ => element_of(self.field(id), index),
         }
@@ -1296,6 +1815,20 @@ mod tests {
         assert!(t.of(id("process.ancestors.pid")).in_ancestors);
         assert!(!t.of(id("process.ancestors.length")).in_ancestors);
         assert_eq!(t.lookup("open.filename"), Some(id("open.file.path")));
+    }
+
+    #[test]
+    fn keys_hashed_while_scanned_find_their_fields() {
+        let t = tables();
+        for f in Schema::linux().fields() {
+            let want = t.lookup(&f.name);
+            // At the end of the text (byte by byte) and followed by more (word by word).
+            assert_eq!(fast::key_field(&format!("\"{}\"", f.name), t), want, "{}", f.name);
+            assert_eq!(fast::key_field(&format!("\"{}\": 1, \"x\": 2}}", f.name), t), want, "{}", f.name);
+        }
+        assert_eq!(fast::key_field(r#""open.filename": 1"#, t), Some(id("open.file.path")));
+        assert_eq!(fast::key_field(r#""no.such.field": 1"#, t), None);
+        assert_eq!(fast::key_field(r#""open.file\u002epath": 1"#, t), None);
     }
 
     #[test]
