@@ -108,9 +108,10 @@ impl RuleSet {
         for rule in &loaded.rules {
             for a in &rule.actions {
                 if let ActionKind::Set(s) = &a.kind
-                    && s.inherited {
-                        inherited[s.var.0 as usize] = true;
-                    }
+                    && s.inherited
+                {
+                    inherited[s.var.0 as usize] = true;
+                }
             }
         }
         let id = |n: &str| schema.field(n).map(|f| f.id);
@@ -158,6 +159,13 @@ impl RuleSet {
             .collect();
         v.sort_unstable();
         v
+    }
+
+    /// Partial evaluation over a bucket (SPEC §12): can any rule of `event_type` match an
+    /// event whose `field` is `value`, whatever its other fields? `false` means certainly
+    /// not: the ground for discarders.
+    pub fn could_match(&self, event_type: &str, field: FieldId, value: &crate::partial::PValue) -> bool {
+        self.bucket(event_type).iter().any(|&i| crate::partial::could_match(&self.rules[i as usize].node, field, value))
     }
 
     /// Rule indices of one event type's bucket.
@@ -312,9 +320,10 @@ impl RuleSet {
         });
         s.ancestors.clear();
         if let Some(id) = f.ancestors_pid
-            && let Value::Ints(a) = ev.field(id) {
-                s.ancestors.extend_from_slice(a);
-            }
+            && let Value::Ints(a) = ev.field(id)
+        {
+            s.ancestors.extend_from_slice(a);
+        }
         let text = |id: Option<FieldId>, out: &mut String| {
             out.clear();
             if let Some(Value::Str(t)) = id.map(|id| ev.field(id)) {
