@@ -251,7 +251,7 @@ pub enum Node {
         operand: Box<Node>,
         set: Arc<StrSet>,
     },
-    /// An int or int array against a literal list.
+    /// An int or int array against a literal list (sorted, without duplicates).
     InIntSet {
         negate: bool,
         operand: Box<Node>,

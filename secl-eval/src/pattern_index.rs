@@ -37,6 +37,8 @@ pub struct PatternIndex<T> {
 
 #[derive(Clone, Debug)]
 struct Scanner {
+    /// Two or more regexps without a usable prefix run as one `RegexSet` pass.
+    regexes: Option<(regex::RegexSet, Vec<u32>)>,
     sensitive: Option<(AhoCorasick, Vec<u32>)>,
     /// ASCII-case-insensitive literals; values with non-ASCII text try these in full,
     /// since Unicode folding can turn them into ASCII (the Kelvin sign into `k`).
@@ -100,11 +102,23 @@ impl<T> PatternIndex<T> {
     }
 
     fn build_scanner(&self) -> Option<Scanner> {
-        if self.literal.is_empty() {
+        let regex_ids: Vec<u32> = self
+            .unindexed
+            .iter()
+            .copied()
+            .filter(|e| matches!(*self.entries[*e as usize].0, StrMatcher::Regex(_)))
+            .collect();
+        let regexes = (regex_ids.len() >= 2)
+            .then(|| {
+                let sources = regex_ids.iter().map(|e| self.entries[*e as usize].0.source().to_owned());
+                regex::RegexSetBuilder::new(sources).size_limit(1 << 22).build().ok().map(|set| (set, regex_ids))
+            })
+            .flatten();
+        if self.literal.is_empty() && regexes.is_none() {
             return None;
         }
         let (ci, cs): (Vec<_>, Vec<_>) = self.literal.iter().partition(|l| l.2);
-        Some(Scanner { sensitive: automaton(&cs, false), insensitive: automaton(&ci, true) })
+        Some(Scanner { regexes, sensitive: automaton(&cs, false), insensitive: automaton(&ci, true) })
     }
 
     pub fn insert(&mut self, m: Arc<StrMatcher>, payload: T) {
@@ -157,17 +171,26 @@ impl<T> PatternIndex<T> {
             }
             depth += 1;
         }
-        for &e in &self.unindexed {
-            let (m, payload) = &self.entries[e as usize];
+        let scanner = self.scanner.get_or_init(|| self.build_scanner());
+        let in_set =
+            |e: &u32| scanner.as_ref().and_then(|s| s.regexes.as_ref()).is_some_and(|(_, ids)| ids.contains(e));
+        for e in &self.unindexed {
+            if in_set(e) {
+                continue;
+            }
+            let (m, payload) = &self.entries[*e as usize];
             if m.matches(s) && f(payload) {
                 return true;
             }
         }
-        if self.literal.is_empty() {
-            return false;
-        }
-        let scanner = self.scanner.get_or_init(|| self.build_scanner());
         let Some(scanner) = scanner else { return false };
+        if let Some((set, ids)) = &scanner.regexes {
+            for i in set.matches(s).iter() {
+                if f(&self.entries[ids[i] as usize].1) {
+                    return true;
+                }
+            }
+        }
         let mut try_entry = |e: u32| {
             let (m, payload) = &self.entries[e as usize];
             m.matches(s) && f(payload)
@@ -215,6 +238,7 @@ mod tests {
             StrMatcher::Pattern(Pattern::new("*.MineXmr.com", true).unwrap()),
             StrMatcher::Pattern(Pattern::new("*", false).unwrap()),
             StrMatcher::Regex(regex::Regex::new("^/tmp").unwrap()),
+            StrMatcher::Regex(regex::Regex::new(r"x\d").unwrap()),
             StrMatcher::Glob(Glob::new("/a/*/b", false).unwrap()),
         ];
         for (i, m) in ms.iter().enumerate() {

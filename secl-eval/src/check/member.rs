@@ -18,7 +18,12 @@ impl Checker<'_> {
             // constant right of `in`) is `array of int expected` in the reference, as are
             // `B in B` and `S in S` (SPEC §4.2 lists only array right sides, and `N in N`).
             Ty::Int => match r.kind {
-                Kind::IntList(ints) => Node::InIntSet { negate, operand: Box::new(l.node), set: ints.into() },
+                Kind::IntList(mut ints) => {
+                    // Sorted and deduplicated: the VM searches it by bisection.
+                    ints.sort_unstable();
+                    ints.dedup();
+                    Node::InIntSet { negate, operand: Box::new(l.node), set: ints.into() }
+                }
                 _ if r.ty == Ty::IntArray => self.dynamic(negate, false, l, r),
                 _ => return Err(self.type_error(r.span, Ty::IntArray, r.ty)),
             },

@@ -134,7 +134,10 @@ pub fn test<'a, E: Event + ?Sized>(node: &'a Node, ev: &'a E, cx: &'a Cx<'a>) ->
         }
         Node::MatchStr { negate, operand, matcher } => eval(operand, ev, cx).any_str(|s| matcher.matches(s)) != *negate,
         Node::InStrSet { negate, operand, set } => eval(operand, ev, cx).any_str(|s| set.matches(s)) != *negate,
-        Node::InIntSet { negate, operand, set } => eval(operand, ev, cx).any_int(|i| set.contains(&i)) != *negate,
+        Node::InIntSet { negate, operand, set } => {
+            let hit = |i: i64| if set.len() <= 8 { set.contains(&i) } else { set.binary_search(&i).is_ok() };
+            eval(operand, ev, cx).any_int(hit) != *negate
+        }
         Node::CmpIp { negate, lhs, rhs } => {
             let r = match eval(rhs, ev, cx) {
                 Val::Ip(ip) => ip,
