@@ -6,13 +6,15 @@ use crate::host::{HOST_FLAGS, host_from_args};
 use crate::{EXIT_FINDINGS, EXIT_OK, EXIT_UNREADABLE};
 use secl::eval::check::{Checker, Env};
 use secl::eval::event::Event;
+use secl::eval::load::Loaded;
 use secl::eval::model::Schema;
+use secl::eval::rule::{Rule, RuleMeta};
 use secl::eval::ruleset::RuleSet;
-use secl::eval::vm::eval::{Cx, NoVars, test};
+use std::sync::Arc;
+
 use secl::syntax::SourceFile;
 use secl::syntax::diagnostics::render_human;
 use serde_json::json;
-use std::cell::Cell;
 
 pub const HELP: &str = "\
 secl eval: evaluate SECL on events
@@ -91,17 +93,16 @@ pub fn run(raw: &[String]) -> i32 {
             }
         };
         let explainer = args.has("explain").then(|| crate::explain::Explainer::new(&loaded));
+        let mut sets: std::collections::HashMap<String, RuleSet> = std::collections::HashMap::new();
         for ev in &events {
             let why = explainer.as_ref().map(|x| x.expression(expr, ev, &Default::default()));
-            let cx = Cx { now: Cell::new(None), event_time: ev.timestamp_ns(), register: None, vars: &NoVars };
-            let m = match &checked.register {
-                None => test(&checked.node, ev, &cx),
-                Some(_) => (0..100).any(|i| {
-                    let cx =
-                        Cx { now: Cell::new(None), event_time: ev.timestamp_ns(), register: Some(i), vars: &NoVars };
-                    test(&checked.node, ev, &cx)
-                }),
-            };
+            // The expression runs as a one-rule set of the event's type, so registers,
+            // variables' initial values and scopes behave exactly as in a policy.
+            let rs = sets
+                .entry(ev.event_type().to_owned())
+                .or_insert_with(|| expr_ruleset(&checked, ev.event_type(), &loaded));
+            let mut st = rs.new_state();
+            let m = !rs.evaluate(ev, &mut st).matched.is_empty();
             any |= m;
             if json_out {
                 let mut out = json!({"matched": m, "rules": [], "actions": []});
@@ -166,4 +167,26 @@ pub fn run(raw: &[String]) -> i32 {
         }
     }
     if any { EXIT_OK } else { EXIT_FINDINGS }
+}
+
+/// A rule set holding one rule, the checked expression, for events of `event_type`.
+fn expr_ruleset(checked: &secl::eval::check::Checked, event_type: &str, loaded: &Loaded) -> RuleSet {
+    let mut fields: Vec<_> = checked.fields.iter().map(|(f, _)| *f).chain(checked.field_refs.iter().copied()).collect();
+    fields.sort_unstable();
+    fields.dedup();
+    let rule = Rule {
+        id: Arc::from("<expr>"),
+        event_type: Arc::from(event_type),
+        node: checked.node.clone(),
+        register: checked.register.clone(),
+        fields,
+        actions: Vec::new(),
+        meta: Arc::new(RuleMeta { id: "<expr>".into(), ..RuleMeta::default() }),
+    };
+    RuleSet::new(Loaded {
+        rules: vec![rule],
+        vars: loaded.vars.clone(),
+        var_inits: loaded.var_inits.clone(),
+        ..Loaded::default()
+    })
 }
