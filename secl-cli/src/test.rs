@@ -152,11 +152,11 @@ fn run_file(path: &Path) -> FileResult {
         }
     };
     out.name = tf.name.clone();
-    if tf.optional {
-        if let Some(missing) = tf.policies.iter().find(|p| !p.exists()) {
-            out.skipped = Some(format!("{} is not present", missing.display()));
-            return out;
-        }
+    if tf.optional
+        && let Some(missing) = tf.policies.iter().find(|p| !p.exists())
+    {
+        out.skipped = Some(format!("{} is not present", missing.display()));
+        return out;
     }
     let (policies, diags) = load_paths(&tf.policies);
     let loaded = load(&policies, &tf.host);
@@ -432,8 +432,9 @@ impl FileCx<'_> {
 fn action_has(action: &Value, want: &Map<String, Value>) -> bool {
     want.iter().all(|(k, v)| match (action.get(k), v) {
         (Some(a), b) if a == b => true,
-        (Some(Value::String(a)), b) => *a == b.to_string(),
-        (Some(a), Value::String(b)) => a.to_string() == *b,
+        (Some(Value::String(a)), Value::Number(b)) => a.parse::<serde_json::Number>().is_ok_and(|a| a == *b),
+        (Some(Value::Number(a)), Value::String(b)) => b.parse::<serde_json::Number>().is_ok_and(|b| b == *a),
+        (Some(Value::Bool(a)), Value::String(b)) => b.parse::<bool>().is_ok_and(|b| b == *a),
         _ => false,
     })
 }

@@ -391,10 +391,8 @@ fn scalar(s: &MarkedScalarNode) -> Value {
     }
     let looks_float = text.bytes().any(|b| b.is_ascii_digit())
         && text.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'));
-    if looks_float {
-        if let Some(n) = text.parse::<f64>().ok().and_then(serde_json::Number::from_f64) {
-            return Value::Number(n);
-        }
+    if looks_float && let Some(n) = text.parse::<f64>().ok().and_then(serde_json::Number::from_f64) {
+        return Value::Number(n);
     }
     Value::String(text.to_owned())
 }
@@ -489,12 +487,17 @@ cases:
 
     #[test]
     fn reports_mistakes_with_lines() {
-        let e = decode(Path::new("x.test.yaml"), "policies: [p]\ncases:\n  - name: a\n    evnt: {}\n").unwrap_err();
+        let e = decode(Path::new("x.test.yaml"), "policies: [p]\ncases:\n  - name: a\n    evnt: {}\n")
+            .err()
+            .expect("an error");
         assert!(e.contains("line 4: unknown key `evnt` (did you mean `event`?)"), "{e}");
-        let e = decode(Path::new("x.test.yaml"), "policies: [p]\ncases:\n  - event: {type: exec}\n").unwrap_err();
+        let e = decode(Path::new("x.test.yaml"), "policies: [p]\ncases:\n  - event: {type: exec}\n")
+            .err()
+            .expect("an error");
         assert!(e.contains("expects nothing"), "{e}");
         let e = decode(Path::new("x.test.yaml"), "policies: [p]\ncases:\n  - event: {type: exce}\n    expect: []\n")
-            .unwrap_err();
+            .err()
+            .expect("an error");
         assert!(e.contains("unknown event type `exce`"), "{e}");
     }
 

@@ -88,13 +88,11 @@ pub fn explain_rule(rule: &Rule, names: Names<'_>, ev: &dyn Event, vars: &dyn Va
     }
     if let Some(prefix) = &fim {
         notes.push(format!("FIM rule: `fim.write.file.` reads as `{prefix}` on `{}` events", rule.event_type));
-        if &*rule.event_type == "open" {
-            if let Node::And(write, _) = &rule.node {
-                let cx = Cx::new(ev, vars, names.vars, None);
-                if !truth(&eval(write, ev, &cx)) {
-                    notes.push("FIM on `open` also needs a write flag in `open.flags`: it has none".into());
-                }
-            }
+        if &*rule.event_type == "open"
+            && let Node::And(write, _) = &rule.node
+            && !truth(&eval(write, ev, &Cx::new(ev, vars, names.vars, None)))
+        {
+            notes.push("FIM on `open` also needs a write flag in `open.flags`: it has none".into());
         }
     }
     let parsed = match secl_syntax::parser::parse_expression(text) {
@@ -231,10 +229,10 @@ fn register_len(ev: &dyn Event, reg: &Register, rule: Option<&Rule>) -> usize {
 fn element_summary(ev: &dyn Event, reg: &Register, i: usize) -> String {
     let schema = Schema::linux();
     for suffix in ["file.path", "file.name", "comm"] {
-        if let Some(f) = schema.field(&format!("{}.{suffix}", reg.prefix)) {
-            if let Value::Str(s) = ev.field_element(f.id, i) {
-                return format!(" ({}.{suffix} = {})", reg.prefix, quote(s));
-            }
+        if let Some(f) = schema.field(&format!("{}.{suffix}", reg.prefix))
+            && let Value::Str(s) = ev.field_element(f.id, i)
+        {
+            return format!(" ({}.{suffix} = {})", reg.prefix, quote(s));
         }
     }
     String::new()
@@ -409,11 +407,11 @@ impl Walker<'_> {
             ExprKind::Membership { lhs, rhs, .. } => {
                 self.operand(lhs, src, &mut step);
                 match &rhs.kind {
-                    ArrayKind::Ident(name) if self.names.macros.get(name).is_none() => {
-                        if Schema::linux().constant(name).is_none() {
-                            let text = slice(src, rhs.span);
-                            self.show(&text, rhs_expr(rhs), &mut step);
-                        }
+                    ArrayKind::Ident(name)
+                        if self.names.macros.get(name).is_none() && Schema::linux().constant(name).is_none() =>
+                    {
+                        let text = slice(src, rhs.span);
+                        self.show(&text, rhs_expr(rhs), &mut step);
                     }
                     ArrayKind::Variable(_) | ArrayKind::FieldRef(_) => {
                         let text = slice(src, rhs.span);
@@ -423,17 +421,17 @@ impl Walker<'_> {
                 }
             }
             ExprKind::Ident(name) => {
-                if let Some(m) = self.names.macros.get(name) {
-                    if let MacroBody::Expr(body) = &*m.body {
-                        step.macro_name = Some(name.clone());
-                        if depth < MAX_DEPTH {
-                            // A chain of `&&`/`||` shows its operands directly under the name.
-                            let inner = self.step(body, &m.text, depth + 1);
-                            if inner.children.is_empty() || inner.macro_name.is_some() {
-                                step.children.push(inner);
-                            } else {
-                                step.children = inner.children;
-                            }
+                if let Some(m) = self.names.macros.get(name)
+                    && let MacroBody::Expr(body) = &*m.body
+                {
+                    step.macro_name = Some(name.clone());
+                    if depth < MAX_DEPTH {
+                        // A chain of `&&`/`||` shows its operands directly under the name.
+                        let inner = self.step(body, &m.text, depth + 1);
+                        if inner.children.is_empty() || inner.macro_name.is_some() {
+                            step.children.push(inner);
+                        } else {
+                            step.children = inner.children;
                         }
                     }
                 }
@@ -832,12 +830,11 @@ pub fn inherited_flags(rules: &[Rule], vars: &VarTable) -> Vec<bool> {
     let mut flags = vec![false; vars.decls().len()];
     for r in rules {
         for a in &r.actions {
-            if let crate::rule::ActionKind::Set(s) = &a.kind {
-                if s.inherited {
-                    if let Some(f) = flags.get_mut(s.var.0 as usize) {
-                        *f = true;
-                    }
-                }
+            if let crate::rule::ActionKind::Set(s) = &a.kind
+                && s.inherited
+                && let Some(f) = flags.get_mut(s.var.0 as usize)
+            {
+                *f = true;
             }
         }
     }

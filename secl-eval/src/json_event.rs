@@ -125,6 +125,15 @@ impl Seen<'_> {
         }
     }
 
+    /// How many argument lists an `argv` value has: one, or one per element.
+    fn list_count(&self) -> Option<usize> {
+        match self {
+            Seen::Strs(_) => Some(1),
+            Seen::Nested(_, n) => Some(n.len()),
+            _ => None,
+        }
+    }
+
     /// The argument lists of an `argv` value: one, or one per element.
     fn lists(&self) -> Option<Vec<&[String]>> {
         match self {
@@ -533,11 +542,9 @@ impl Pool {
         match s {
             Stored::Str(s) => self.string_back(s),
             Stored::Strs(l) => self.list_back(l),
-            Stored::Ints(mut v) => {
-                if self.ints.len() < POOL_VECS && v.capacity() <= POOL_MAX_CAPACITY {
-                    v.clear();
-                    self.ints.push(v);
-                }
+            Stored::Ints(mut v) if self.ints.len() < POOL_VECS && v.capacity() <= POOL_MAX_CAPACITY => {
+                v.clear();
+                self.ints.push(v);
             }
             Stored::Nested(n) => {
                 let Nested { flat, lists } = *n;
@@ -688,7 +695,7 @@ impl Builder {
             match l.what {
                 Derived::Args { array: false } => return 0,
                 Derived::Args { array: true } | Derived::Flags { nested: true } | Derived::Options { nested: true } => {
-                    return src.lists().map_or(0, |l| l.len());
+                    return src.list_count().unwrap_or(0);
                 }
                 Derived::Basenames | Derived::Lengths => return src.array_len(),
                 Derived::Flags { nested: false } | Derived::Options { nested: false } => {}
@@ -719,7 +726,7 @@ impl Builder {
         for i in 0..self.entries.len() {
             let (id, view) = self.entries[i];
             let Some(fam) = &t.of(id).argv else { continue };
-            if self.seen(view).lists().is_none() {
+            if self.seen(view).list_count().is_none() {
                 continue;
             }
             if let Some((d, array)) = fam.args {
@@ -779,14 +786,15 @@ impl Builder {
                 _ => {}
             }
         }
-        if ancestors > 0 {
-            if let Some(f) = t.ancestors_length {
-                self.set_default(f, Stored::Int(ancestors as i64));
-            }
+        if ancestors > 0
+            && let Some(f) = t.ancestors_length
+        {
+            self.set_default(f, Stored::Int(ancestors as i64));
         }
     }
 
-    fn finish(mut self, event_type: &'static str, timestamp: Option<i64>, t: &Tables) -> JsonEvent {
+    /// Derives, indexes, and hands the event its buffers (the builder is left empty).
+    fn finish(&mut self, event_type: &'static str, timestamp: Option<i64>, t: &Tables) -> JsonEvent {
         if let (Some(ts), Some(f)) = (timestamp, t.timestamp) {
             self.set_default(f, Stored::Int(ts));
         }
@@ -803,16 +811,27 @@ impl Builder {
             }
             index[slot] = u32::from(id.0) << 16 | u32::from(view.pos) << 3 | u32::from(view.mode);
         }
-        let Builder { pool, store, lazy, entries, .. } = self;
-        pool.give_back();
-        JsonEvent { event_type, store, lazy, entries, index, timestamp }
+        std::mem::take(&mut self.pool).give_back();
+        JsonEvent {
+            event_type,
+            store: std::mem::take(&mut self.store),
+            lazy: std::mem::take(&mut self.lazy),
+            entries: std::mem::take(&mut self.entries),
+            index,
+            timestamp,
+        }
     }
 
     /// Gives the buffers back when the fast path bails.
-    fn abandon(self) {
-        let Builder { mut pool, store, lazy, entries, index, .. } = self;
-        pool.parts_back(Parts { store, lazy, entries, index });
-        pool.give_back();
+    fn abandon(&mut self) {
+        let parts = Parts {
+            store: std::mem::take(&mut self.store),
+            lazy: std::mem::take(&mut self.lazy),
+            entries: std::mem::take(&mut self.entries),
+            index: std::mem::take(&mut self.index),
+        };
+        self.pool.parts_back(parts);
+        std::mem::take(&mut self.pool).give_back();
     }
 }
 
@@ -881,7 +900,17 @@ fn compute(store: &[Stored], lazy: &[Lazy], what: Derived, src: View) -> Stored 
     }
 }
 
+impl std::str::FromStr for JsonEvent {
+    type Err = JsonEventError;
+
+    fn from_str(text: &str) -> Result<JsonEvent, JsonEventError> {
+        JsonEvent::from_str(text)
+    }
+}
+
 impl JsonEvent {
+    /// Reads one event (also available as [`std::str::FromStr`], `text.parse()`).
+    #[allow(clippy::should_implement_trait)]
     pub fn from_str(text: &str) -> Result<JsonEvent, JsonEventError> {
         if let Some(ev) = fast::parse(text, tables()) {
             return Ok(ev);
@@ -924,10 +953,10 @@ impl JsonEvent {
                         }
                         return err(msg);
                     };
-                    if let Some(t) = &def.event_type {
-                        if t != event_type {
-                            return err(format!("field `{name}` belongs to `{t}` events, not `{event_type}`"));
-                        }
+                    if let Some(t) = &def.event_type
+                        && t != event_type
+                    {
+                        return err(format!("field `{name}` belongs to `{t}` events, not `{event_type}`"));
                     }
                     given.push((def.id, convert(schema, def, v)?));
                 }
@@ -1447,11 +1476,16 @@ mod fast {
             }
             let start = self.i;
             let mut mag: u64 = 0;
+            // Up to 19 digits cannot overflow; longer numbers are checked.
             while let Some(&c) = self.b.get(self.i) {
                 if !c.is_ascii_digit() {
                     break;
                 }
-                mag = mag.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
+                if self.i - start >= 19 {
+                    mag = mag.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
+                } else {
+                    mag = mag * 10 + u64::from(c - b'0');
+                }
                 self.i += 1;
             }
             let len = self.i - start;
@@ -1815,6 +1849,30 @@ mod tests {
         assert!(t.of(id("process.ancestors.pid")).in_ancestors);
         assert!(!t.of(id("process.ancestors.length")).in_ancestors);
         assert_eq!(t.lookup("open.filename"), Some(id("open.file.path")));
+    }
+
+    #[test]
+    fn events_can_be_shared_between_threads() {
+        fn is<T: Send + Sync>() {}
+        is::<JsonEvent>();
+    }
+
+    #[test]
+    fn dropped_events_lend_their_buffers_to_the_next() {
+        let first = ev(
+            r#"{"type":"open","values":{"open.file.path":"/etc/shadow","process.ancestors.file.path":["/a/b","/c"]}}"#,
+        );
+        drop(first);
+        // Refilled buffers hold nothing of the previous event.
+        let text = r#"{"type":"open","values":{"open.file.path":"/x","process.ancestors.file.path":["/y"]}}"#;
+        let e = ev(text);
+        assert_eq!(show(&e, "open.file.path"), r#"Str("/x")"#);
+        assert_eq!(show(&e, "process.ancestors.file.path"), r#"Strs(Owned(["/y"]))"#);
+        assert_eq!(show(&e, "process.ancestors.file.name"), r#"Strs(Owned(["y"]))"#);
+        assert_eq!(e, JsonEvent::from_json(&serde_json::from_str(text).unwrap()).unwrap());
+        let again = e.clone();
+        drop(e);
+        assert_eq!(show(&again, "open.file.name"), r#"Str("x")"#);
     }
 
     #[test]

@@ -185,9 +185,23 @@ impl<T> PatternIndex<T> {
         }
         let Some(scanner) = scanner else { return false };
         if let Some((set, ids)) = &scanner.regexes {
-            for i in set.matches(s).iter() {
-                if f(&self.entries[ids[i] as usize].1) {
-                    return true;
+            // `RegexSet::matches` allocates; a miss (the common case) is decided by
+            // `is_match`, and a hit reads into a stack buffer.
+            if set.is_match(s) {
+                let mut hits = [false; 64];
+                if ids.len() <= hits.len() {
+                    set.matches_read_at(&mut hits[..ids.len()], s, 0);
+                    for (i, _) in hits[..ids.len()].iter().enumerate().filter(|(_, h)| **h) {
+                        if f(&self.entries[ids[i] as usize].1) {
+                            return true;
+                        }
+                    }
+                } else {
+                    for i in set.matches(s).iter() {
+                        if f(&self.entries[ids[i] as usize].1) {
+                            return true;
+                        }
+                    }
                 }
             }
         }
