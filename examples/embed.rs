@@ -107,7 +107,7 @@ fn main() {
         ExecEvent { pid: 4243, path: "/usr/bin/ls", name: "ls", argv: &["-l"], args: "-l", ancestors: &["bash"] },
     ];
     for ev in &events {
-        let verdict = rules.evaluate(&Bound { ev: &ev, f: &fields }, &mut state);
+        let verdict = rules.evaluate(&Bound { ev, f: &fields }, &mut state);
         let ids: Vec<&str> = verdict.matched.iter().map(|i| &*rules.rule(*i).id).collect();
         println!("{} (pid {}): {:?}", ev.path, ev.pid, ids);
         for fired in verdict.fired {
