@@ -301,7 +301,6 @@ pub fn model_ty(id: crate::model::FieldId) -> Ty {
     }
 }
 
-
 pub fn int_op(op: IntOp, a: i64, b: i64) -> i64 {
     match op {
         IntOp::Add => a.wrapping_add(b),

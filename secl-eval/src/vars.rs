@@ -86,9 +86,10 @@ impl VarStore {
         let mut initial = vec![None; decls.len()];
         for i in inits {
             if let Some(slot) = initial.get_mut(i.var.0 as usize)
-                && slot.is_none() {
-                    *slot = i.initial.clone();
-                }
+                && slot.is_none()
+            {
+                *slot = i.initial.clone();
+            }
         }
         VarStore { decls, initial, ..VarStore::default() }
     }
@@ -176,18 +177,19 @@ impl VarStore {
     pub fn initial(&self, var: VarId) -> Val<'_> {
         let Some((scope, ty)) = self.decls.get(var.0 as usize).copied() else { return Val::Empty };
         if scope == VarScope::Global
-            && let Some(Some(l)) = self.initial.get(var.0 as usize) {
-                return match l {
-                    Lit::Bool(b) => Val::Bool(*b),
-                    Lit::Int(i) => Val::Int(*i),
-                    Lit::Str(s) => Val::Str(Cow::Borrowed(s)),
-                    Lit::Ip(ip) => Val::Ip(*ip),
-                    Lit::Bools(v) => Val::Bools(v),
-                    Lit::Ints(v) => Val::Ints(v),
-                    Lit::Strs(v) => Val::LitStrs(v),
-                    Lit::Ips(v) => Val::Ips(v),
-                };
-            }
+            && let Some(Some(l)) = self.initial.get(var.0 as usize)
+        {
+            return match l {
+                Lit::Bool(b) => Val::Bool(*b),
+                Lit::Int(i) => Val::Int(*i),
+                Lit::Str(s) => Val::Str(Cow::Borrowed(s)),
+                Lit::Ip(ip) => Val::Ip(*ip),
+                Lit::Bools(v) => Val::Bools(v),
+                Lit::Ints(v) => Val::Ints(v),
+                Lit::Strs(v) => Val::LitStrs(v),
+                Lit::Ips(v) => Val::Ips(v),
+            };
+        }
         Val::zero(ty)
     }
 
@@ -214,11 +216,13 @@ impl VarStore {
             return;
         }
         // Appending to a global array starts from its initial value.
-        if append && !slots.contains_key(&var.0)
-            && let Some(init) = init {
-                let items = lit_scalars(&init).into_iter().map(|value| Item { value, expires_at: None }).collect();
-                slots.insert(var.0, Slot::Array(items));
-            }
+        if append
+            && !slots.contains_key(&var.0)
+            && let Some(init) = init
+        {
+            let items = lit_scalars(&init).into_iter().map(|value| Item { value, expires_at: None }).collect();
+            slots.insert(var.0, Slot::Array(items));
+        }
         let slot = slots.entry(var.0).or_insert_with(|| Slot::Array(Vec::new()));
         let items = match slot {
             Slot::Array(items) if append => items,
@@ -299,9 +303,10 @@ impl crate::vm::eval::VarView for ScopedVars<'_> {
             VarRead::Declared(id) => {
                 let scope = self.store.scope_of(*id);
                 if let Some(key) = self.key(scope)
-                    && let Some(v) = self.store.get(*id, key, now) {
-                        return v;
-                    }
+                    && let Some(v) = self.store.get(*id, key, now)
+                {
+                    return v;
+                }
                 // Inherited process variables: walk up the ancestry (SPEC §8.2, UNSURE there;
                 // we read at lookup time, as the spec recommends).
                 if scope == VarScope::Process && self.inherited.get(id.0 as usize).copied().unwrap_or(false) {

@@ -137,9 +137,10 @@ impl Checker<'_> {
                     return Err(self.type_error(r.span, Ty::Int, r.ty));
                 }
                 if let Kind::Duration(nanos) = r.kind
-                    && !matches!(l.kind, Kind::Arith) {
-                        return Ok(Node::Age { op: cmp, operand: Box::new(l.node), nanos });
-                    }
+                    && !matches!(l.kind, Kind::Arith)
+                {
+                    return Ok(Node::Age { op: cmp, operand: Box::new(l.node), nanos });
+                }
                 Ok(Node::CmpInt { op: cmp, lhs: Box::new(l.node), rhs: Box::new(r.node) })
             }
             (Ty::StrArray, _) => Err(self.unsupported(r.span)),

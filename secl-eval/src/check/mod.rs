@@ -402,10 +402,11 @@ impl<'a> Checker<'a> {
         }
         for (suffix, length) in [(".length", true), (".root_domain", false)] {
             if let Some(base) = name.strip_suffix(suffix)
-                && let Some(f) = self.resolve_field_name(base) {
-                    self.field_refs.push(f.id);
-                    return Ok(if length { Piece::FieldLength(f.id) } else { Piece::FieldRootDomain(f.id) });
-                }
+                && let Some(f) = self.resolve_field_name(base)
+            {
+                self.field_refs.push(f.id);
+                return Ok(if length { Piece::FieldLength(f.id) } else { Piece::FieldRootDomain(f.id) });
+            }
         }
         Err(self.error(codes::UNKNOWN_FIELD, span, format!("field '{name}' doesn't exist")))
     }
@@ -457,19 +458,20 @@ impl<'a> Checker<'a> {
             return Ok((read, ty, false));
         }
         if let Some(base) = name.strip_suffix(".length")
-            && let Some((read, ty)) = lookup(base) {
-                if ty != Ty::Str && !ty.is_array() {
-                    return Err(self.error(
-                        codes::LENGTH_NOT_SUPPORTED,
-                        span,
-                        format!("'length' cannot be used on '{base}'"),
-                    ));
-                }
-                if let VarRead::Declared(id) = read {
-                    self.vars_used.insert(id);
-                }
-                return Ok((read, ty, true));
+            && let Some((read, ty)) = lookup(base)
+        {
+            if ty != Ty::Str && !ty.is_array() {
+                return Err(self.error(
+                    codes::LENGTH_NOT_SUPPORTED,
+                    span,
+                    format!("'length' cannot be used on '{base}'"),
+                ));
             }
+            if let VarRead::Declared(id) = read {
+                self.vars_used.insert(id);
+            }
+            return Ok((read, ty, true));
+        }
         let mut d = Diagnostic::error(codes::UNKNOWN_VARIABLE, format!("variable '{name}' doesn't exist"))
             .with_label(self.sp(span), "no `set` action of a loaded rule declares it");
         if let Some(best) = self.env.vars.and_then(|v| crate::suggest::closest(name, v.names())) {
@@ -610,13 +612,11 @@ impl<'a> Checker<'a> {
         }
         if let Some(base) = rewritten.strip_suffix(".length")
             && let Some(f) = self.env.fields.resolve(base)
-                && f.ty != Ty::Str && !f.ty.is_array() {
-                    return Err(self.error(
-                        codes::LENGTH_NOT_SUPPORTED,
-                        span,
-                        format!("'length' cannot be used on '{base}'"),
-                    ));
-                }
+            && f.ty != Ty::Str
+            && !f.ty.is_array()
+        {
+            return Err(self.error(codes::LENGTH_NOT_SUPPORTED, span, format!("'length' cannot be used on '{base}'")));
+        }
         Err(self.unknown_field(name, span))
     }
 

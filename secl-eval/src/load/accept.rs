@@ -11,30 +11,29 @@ use secl_syntax::policy::{Acceptance, Definition, Text};
 
 pub(super) fn accept(def: Definition<'_>, host: &Host) -> Acceptance {
     if let Some(constraint) = def.agent_version()
-        && !constraint.value.trim().is_empty() {
-            match Constraint::parse(&constraint.value) {
-                Err(e) => {
-                    let d = Diagnostic::error(
-                        codes::AGENT_VERSION,
-                        format!("failed to parse agent version constraint: {e}"),
-                    )
-                    .with_label(constraint.span, "not a semantic-version constraint")
-                    .with_help("write constraints such as `>= 7.60`, `>=7.65 <7.70`, `~7.70` or `^7`")
-                    .with_source(constraint.source().clone())
-                    .with_rule_id(def.id());
-                    return Acceptance::Error(d);
-                }
-                Ok(c) if !c.matches(&host.agent_version) => {
-                    return Acceptance::Filtered {
-                        reason: format!(
-                            "agent version incompatible: {} does not satisfy `{}`",
-                            host.agent_version, constraint.value
-                        ),
-                    };
-                }
-                Ok(_) => {}
+        && !constraint.value.trim().is_empty()
+    {
+        match Constraint::parse(&constraint.value) {
+            Err(e) => {
+                let d =
+                    Diagnostic::error(codes::AGENT_VERSION, format!("failed to parse agent version constraint: {e}"))
+                        .with_label(constraint.span, "not a semantic-version constraint")
+                        .with_help("write constraints such as `>= 7.60`, `>=7.65 <7.70`, `~7.70` or `^7`")
+                        .with_source(constraint.source().clone())
+                        .with_rule_id(def.id());
+                return Acceptance::Error(d);
             }
+            Ok(c) if !c.matches(&host.agent_version) => {
+                return Acceptance::Filtered {
+                    reason: format!(
+                        "agent version incompatible: {} does not satisfy `{}`",
+                        host.agent_version, constraint.value
+                    ),
+                };
+            }
+            Ok(_) => {}
         }
+    }
     let filters = def.filters();
     if filters.is_empty() {
         return Acceptance::Accepted;

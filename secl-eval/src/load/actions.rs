@@ -75,14 +75,15 @@ fn compile_one(r: &MergedRule, def: &ActionDef, event_type: &str, out: &Loaded) 
                 };
                 let Some(fd) = schema.lookup(base) else { return Ok(None) };
                 if let Some(t) = &fd.event_type
-                    && t != event_type {
-                        return Err(error(
-                            r,
-                            def,
-                            Some(f),
-                            format!("field `{}` is not available for `{event_type}` rules", f.value),
-                        ));
-                    }
+                    && t != event_type
+                {
+                    return Err(error(
+                        r,
+                        def,
+                        Some(f),
+                        format!("field `{}` is not available for `{event_type}` rules", f.value),
+                    ));
+                }
                 let ty = crate::check::scope::scalar_ty(fd.ty, fd.is_array);
                 let (access, ty) = match index {
                     Some(i) => (Access::Index(i), ty.element()),
@@ -226,13 +227,14 @@ fn check_event_type(schema: &Schema, c: &crate::check::Checked, event_type: &str
     for (id, span) in &c.fields {
         let f = schema.field_by_id(*id);
         if let Some(t) = &f.event_type
-            && t != event_type {
-                return Err(Diagnostic::error(
-                    codes::MULTIPLE_EVENT_TYPES,
-                    format!("field `{}` is not available for `{event_type}` rules", f.name),
-                )
-                .with_label(*span, ""));
-            }
+            && t != event_type
+        {
+            return Err(Diagnostic::error(
+                codes::MULTIPLE_EVENT_TYPES,
+                format!("field `{}` is not available for `{event_type}` rules", f.name),
+            )
+            .with_label(*span, ""));
+        }
     }
     Ok(())
 }

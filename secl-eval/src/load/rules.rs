@@ -78,11 +78,11 @@ pub(super) fn compile_macros(merged: &Merged, out: &mut Loaded) {
             Err(d) => {
                 let mut d = locate(*d, &text, id);
                 if let Some(name) = backticked(&d.message)
-                    && later[index + 1..].contains(&name.as_str()) {
-                        d.help = Some(format!(
-                            "macro `{name}` is defined later; a macro can only use macros defined before it"
-                        ));
-                    }
+                    && later[index + 1..].contains(&name.as_str())
+                {
+                    d.help =
+                        Some(format!("macro `{name}` is defined later; a macro can only use macros defined before it"));
+                }
                 fail(out, &mut rep, d);
             }
         }
@@ -210,9 +210,10 @@ fn compile_rule(r: &MergedRule, out: &mut Loaded) -> Result<(String, Vec<Rule>),
         }
     }
     if rules.is_empty()
-        && let Some(d) = first_error {
-            return Err(locate(*d, text, id));
-        }
+        && let Some(d) = first_error
+    {
+        return Err(locate(*d, text, id));
+    }
     Ok((event_type, rules))
 }
 
@@ -266,17 +267,19 @@ pub(crate) fn infer_event_type(schema: &Schema, checked: &Checked) -> Result<Str
     for (id, span) in &checked.fields {
         let f = schema.field_by_id(*id);
         if let Some(allowed) = &f.restricted_to
-            && !allowed.contains(&event_type) && event_type != "fim" {
-                return Err(Diagnostic::error(
-                    codes::FIELD_NOT_AVAILABLE,
-                    format!(
-                        "field `{}` not available for event type `{event_type}`, available for `[{}]`",
-                        f.name,
-                        allowed.join(" ")
-                    ),
-                )
-                .with_label(*span, ""));
-            }
+            && !allowed.contains(&event_type)
+            && event_type != "fim"
+        {
+            return Err(Diagnostic::error(
+                codes::FIELD_NOT_AVAILABLE,
+                format!(
+                    "field `{}` not available for event type `{event_type}`, available for `[{}]`",
+                    f.name,
+                    allowed.join(" ")
+                ),
+            )
+            .with_label(*span, ""));
+        }
     }
     if event_type == "packet" {
         let uses_filter = checked.fields.iter().any(|(id, _)| schema.field_by_id(*id).name == "packet.filter");

@@ -78,13 +78,14 @@ fn declare_one(set: &SetAction, out: &mut Loaded) -> Result<(), String> {
         return Err(format!("variable '{name}' conflicts with field"));
     }
     if let (Some(v), Some(d)) = (&set.value, &set.default_value)
-        && std::mem::discriminant(v) != std::mem::discriminant(d) {
-            return Err(format!(
-                "'default_value' ({}) and 'value' ({}) of variable '{name}' have different types",
-                d.type_name(),
-                v.type_name()
-            ));
-        }
+        && std::mem::discriminant(v) != std::mem::discriminant(d)
+    {
+        return Err(format!(
+            "'default_value' ({}) and 'value' ({}) of variable '{name}' have different types",
+            d.type_name(),
+            v.type_name()
+        ));
+    }
     let mut ty = if let Some(d) = &set.default_value {
         yaml_ty(d)?
     } else if let Some(v) = &set.value {
