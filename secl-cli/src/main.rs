@@ -35,7 +35,27 @@ Commands:
 
 Run `secl <command> --help` for a command's options.";
 
+/// `secl … | head` closes our stdout early: that is the reader's choice, not a crash.
+/// Rust reports it as a panic from `println!`; exit quietly instead (without `unsafe`
+/// code to restore the default SIGPIPE handling).
+fn quiet_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let text = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if text.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
+}
+
 fn main() {
+    quiet_broken_pipe();
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let code = match argv.first().map(String::as_str) {
         Some("check") => check::run(&argv[1..]),
