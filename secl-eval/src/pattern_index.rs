@@ -153,6 +153,9 @@ impl<T> PatternIndex<T> {
     /// Calls `f` with the payload of every matcher matching `s`, until `f` returns true;
     /// returns whether it did.
     pub fn find(&self, s: &str, mut f: impl FnMut(&T) -> bool) -> bool {
+        if self.entries.is_empty() {
+            return false;
+        }
         let mut node = 0usize;
         let bytes = s.as_bytes();
         let mut depth = 0;

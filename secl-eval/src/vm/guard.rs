@@ -183,10 +183,12 @@ impl Guards {
                             rules.iter().for_each(&mut set);
                         }
                     }
-                    g.others.find(s, |p| {
-                        set(p);
-                        false
-                    });
+                    if !g.others.is_empty() {
+                        g.others.find(s, |p| {
+                            set(p);
+                            false
+                        });
+                    }
                     false
                 });
             }
