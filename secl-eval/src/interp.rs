@@ -168,6 +168,7 @@ pub fn eval(node: &Node, ev: &dyn Event, cx: &dyn Context) -> RVal {
         Node::Field(load) => read_field(ev, load, cx.register()),
         Node::Var(read) => cx.var(read),
         Node::VarLength(read) => RVal::Int(cx.var(read).length()),
+        Node::FieldLength(id) => RVal::Int(to_rval(ev.field(*id), model_ty(*id)).length()),
         Node::Interp(pieces) => RVal::Str(interpolate(pieces, ev, cx)),
         Node::Not(n) => RVal::Bool(!eval(n, ev, cx).as_bool()),
         Node::And(a, b) => RVal::Bool(eval(a, ev, cx).as_bool() && eval(b, ev, cx).as_bool()),
@@ -347,7 +348,12 @@ pub fn literal_compare(node: &Node) -> Option<bool> {
 fn is_literal_only(node: &Node) -> bool {
     match node {
         Node::Lit(_) => true,
-        Node::Field(_) | Node::Var(_) | Node::VarLength(_) | Node::Interp(_) | Node::Age { .. } => false,
+        Node::Field(_)
+        | Node::FieldLength(_)
+        | Node::Var(_)
+        | Node::VarLength(_)
+        | Node::Interp(_)
+        | Node::Age { .. } => false,
         Node::Not(n) | Node::Neg(n) | Node::BitNot(n) => is_literal_only(n),
         Node::And(a, b) | Node::Or(a, b) => is_literal_only(a) && is_literal_only(b),
         Node::Int { lhs, rhs, .. }

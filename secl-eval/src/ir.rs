@@ -202,6 +202,9 @@ pub enum Node {
     /// `${x.length}`: characters of a string, elements of an array.
     VarLength(VarRead),
     Interp(Arc<[Piece]>),
+    /// `%{f.length}` as an operand (newest agents): characters of a string field, elements
+    /// of an array field.
+    FieldLength(FieldId),
     Not(Box<Node>),
     And(Box<Node>, Box<Node>),
     Or(Box<Node>, Box<Node>),

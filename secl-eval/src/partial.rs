@@ -172,6 +172,14 @@ fn reads(node: &Node, f: FieldId, r: &mut Reads) {
             }
         }
         Node::Var(_) | Node::VarLength(_) => r.vars = true,
+        // A length depends on the field without being its value.
+        Node::FieldLength(id) => {
+            if *id == f {
+                r.field_element = true;
+            } else {
+                r.other_fields = true;
+            }
+        }
         Node::Interp(pieces) => {
             for p in pieces.iter() {
                 match p {
@@ -202,7 +210,9 @@ fn reads(node: &Node, f: FieldId, r: &mut Reads) {
 /// The direct operands of a node.
 pub fn children(node: &Node) -> Vec<&Node> {
     match node {
-        Node::Lit(_) | Node::Field(_) | Node::Var(_) | Node::VarLength(_) | Node::Interp(_) => Vec::new(),
+        Node::Lit(_) | Node::Field(_) | Node::FieldLength(_) | Node::Var(_) | Node::VarLength(_) | Node::Interp(_) => {
+            Vec::new()
+        }
         Node::Not(n) | Node::Neg(n) | Node::BitNot(n) => vec![n],
         Node::And(a, b) | Node::Or(a, b) => vec![a, b],
         Node::Int { lhs, rhs, .. }
@@ -330,7 +340,7 @@ fn collect_loads(node: &Node, out: &mut Vec<FieldId>, whole: &mut bool) {
             }
             out.push(load.field);
         }
-        Node::Interp(_) | Node::Var(_) | Node::VarLength(_) | Node::Age { .. } => *whole = false,
+        Node::Interp(_) | Node::FieldLength(_) | Node::Var(_) | Node::VarLength(_) | Node::Age { .. } => *whole = false,
         _ => {
             for c in children(node) {
                 collect_loads(c, out, whole);

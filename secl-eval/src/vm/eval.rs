@@ -78,6 +78,7 @@ pub fn eval<'a, E: Event + ?Sized>(node: &'a Node, ev: &'a E, cx: &'a Cx<'a>) ->
         Node::Field(f) => load(ev, f, cx.register),
         Node::Var(read) => cx.vars.read(read, cx.now()),
         Node::VarLength(read) => Val::Int(cx.vars.read(read, cx.now()).length()),
+        Node::FieldLength(id) => Val::Int(Val::from_event(ev.field(*id), crate::interp::model_ty(*id)).length()),
         Node::Interp(pieces) => Val::Str(Cow::Owned(interpolate(pieces, ev, cx))),
         // Int nodes reached through `eval` (the operand of an age test or of `in [..]`,
         // a `set` expression): without this arm they fell to `test`, which called `eval`
@@ -213,6 +214,7 @@ pub fn is_volatile(node: &Node) -> bool {
         Node::Var(_) | Node::VarLength(_) => true,
         Node::Field(f) => f.access == Access::Register,
         Node::Interp(pieces) => pieces.iter().any(|p| matches!(p, Piece::Var(_) | Piece::VarLength(_))),
+        Node::FieldLength(_) => false,
         Node::Lit(_) => false,
         Node::Not(n) | Node::Neg(n) | Node::BitNot(n) => is_volatile(n),
         Node::Age { operand, .. } => is_volatile(operand),

@@ -138,6 +138,7 @@ pub fn cost(node: &Node) -> u32 {
             _ => 3,
         },
         Node::Var(_) | Node::VarLength(_) => 6,
+        Node::FieldLength(_) => 2,
         Node::Interp(p) => 20 + 4 * p.len() as u32,
         Node::Not(n) | Node::Neg(n) | Node::BitNot(n) => cost(n),
         Node::And(a, b) | Node::Or(a, b) => cost(a) + cost(b),
