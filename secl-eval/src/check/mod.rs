@@ -429,11 +429,11 @@ impl<'a> Checker<'a> {
     /// (SPEC §3, UNSURE there; we follow the observed reference behaviour).
     fn field_ref(&mut self, name: &str, span: Span) -> CheckResult<Operand> {
         let Some(info) = self.resolve_field_name(name) else {
-            if let Some(base) = name.strip_suffix(".length").and_then(|b| self.resolve_field_name(b)) {
-                if base.ty == Ty::Str || base.ty.is_array() {
-                    self.field_refs.push(base.id);
-                    return Ok(Operand::new(Node::FieldLength(base.id), Ty::Int, Kind::Dynamic, span));
-                }
+            if let Some(base) = name.strip_suffix(".length").and_then(|b| self.resolve_field_name(b))
+                && (base.ty == Ty::Str || base.ty.is_array())
+            {
+                self.field_refs.push(base.id);
+                return Ok(Operand::new(Node::FieldLength(base.id), Ty::Int, Kind::Dynamic, span));
             }
             return Err(self.error(codes::UNKNOWN_FIELD, span, format!("field '{name}' doesn't exist")));
         };
