@@ -9,15 +9,15 @@ pub struct Args {
     switches: Vec<String>,
 }
 
-pub struct Spec {
+pub struct Spec<'a> {
     /// Flags that take a value.
-    pub valued: &'static [&'static str],
+    pub valued: &'a [&'a str],
     /// Flags that do not.
-    pub switches: &'static [&'static str],
+    pub switches: &'a [&'a str],
 }
 
 impl Args {
-    pub fn parse(raw: &[String], spec: &Spec) -> Result<Args, String> {
+    pub fn parse(raw: &[String], spec: &Spec<'_>) -> Result<Args, String> {
         let mut args = Args { positionals: Vec::new(), values: BTreeMap::new(), switches: Vec::new() };
         let mut it = raw.iter();
         let mut only_positionals = false;

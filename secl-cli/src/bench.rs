@@ -1,7 +1,5 @@
 //! `secl bench`: single-threaded throughput of a policy on a recorded event stream.
 
-use crate::args::{Args, Spec};
-use crate::host::{HOST_FLAGS, host_from_args};
 use crate::{EXIT_OK, EXIT_UNREADABLE};
 use secl::eval::ruleset::RuleSet;
 use std::time::{Duration, Instant};
@@ -16,20 +14,9 @@ how many have a guard, and the most expensive predicates.
 Host flags (--agent-version, --kernel-version, --os) as in `secl check`.";
 
 pub fn run(raw: &[String]) -> i32 {
-    let mut valued = vec!["policy", "events", "seconds", "passes"];
-    valued.extend_from_slice(HOST_FLAGS);
-    let spec = Spec { valued: Box::leak(valued.into_boxed_slice()), switches: &["help", "profile"] };
-    let args = match Args::parse(raw, &spec) {
-        Ok(a) => a,
-        Err(e) => return crate::usage(&e, HELP),
-    };
-    if args.has("help") {
-        println!("{HELP}");
-        return EXIT_OK;
-    }
-    let host = match host_from_args(&args) {
-        Ok(h) => h,
-        Err(e) => return crate::usage(&e, HELP),
+    let (args, host) = match crate::host::command(raw, &["policy", "events", "seconds", "passes"], &["profile"], HELP) {
+        Ok(x) => x,
+        Err(code) => return code,
     };
     let (Some(policy), Some(events)) = (args.value("policy"), args.value("events")) else {
         return crate::usage("--policy and --events are required", HELP);

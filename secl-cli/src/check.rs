@@ -1,7 +1,5 @@
 //! `secl check`: the policy linter.
 
-use crate::args::{Args, Spec};
-use crate::host::{HOST_FLAGS, host_from_args};
 use crate::{EXIT_FINDINGS, EXIT_OK, EXIT_UNREADABLE};
 use secl::eval::load::{Status, load};
 use secl::syntax::diagnostics::{self, Severity, codes};
@@ -31,22 +29,11 @@ Exit status: 0 clean, 1 findings at or above the fail level, 2 unreadable input,
 3 usage error.";
 
 pub fn run(raw: &[String]) -> i32 {
-    let mut valued = vec!["format", "fail-level", "profile", "events"];
-    valued.extend_from_slice(HOST_FLAGS);
-    let valued: &'static [&'static str] = Box::leak(valued.into_boxed_slice());
-    let spec = Spec { valued, switches: &["color", "help", "kfilters"] };
-    let args = match Args::parse(raw, &spec) {
-        Ok(a) => a,
-        Err(e) => return crate::usage(&e, HELP),
-    };
-    if args.has("help") {
-        println!("{HELP}");
-        return EXIT_OK;
-    }
-    let host = match host_from_args(&args) {
-        Ok(h) => h,
-        Err(e) => return crate::usage(&e, HELP),
-    };
+    let (args, host) =
+        match crate::host::command(raw, &["format", "fail-level", "profile", "events"], &["color", "kfilters"], HELP) {
+            Ok(x) => x,
+            Err(code) => return code,
+        };
     let format = args.value("format").unwrap_or("human");
     if !matches!(format, "human" | "json" | "sarif" | "github") {
         return crate::usage(&format!("invalid --format `{format}`"), HELP);

@@ -1,8 +1,6 @@
 //! `secl eval`: evaluate an expression or a policy on events.
 
 use crate::actions::action_json;
-use crate::args::{Args, Spec};
-use crate::host::{HOST_FLAGS, host_from_args};
 use crate::{EXIT_FINDINGS, EXIT_OK, EXIT_UNREADABLE};
 use secl::eval::check::{Checker, Env};
 use secl::eval::event::Event;
@@ -35,21 +33,11 @@ Options:
 Exit status: 0 when an event matched, 1 when none did, 2 on error.";
 
 pub fn run(raw: &[String]) -> i32 {
-    let mut valued = vec!["expr", "policy", "rule-id", "event", "format"];
-    valued.extend_from_slice(HOST_FLAGS);
-    let spec = Spec { valued: Box::leak(valued.into_boxed_slice()), switches: &["help", "explain"] };
-    let args = match Args::parse(raw, &spec) {
-        Ok(a) => a,
-        Err(e) => return crate::usage(&e, HELP),
-    };
-    if args.has("help") {
-        println!("{HELP}");
-        return EXIT_OK;
-    }
-    let host = match host_from_args(&args) {
-        Ok(h) => h,
-        Err(e) => return crate::usage(&e, HELP),
-    };
+    let (args, host) =
+        match crate::host::command(raw, &["expr", "policy", "rule-id", "event", "format"], &["explain"], HELP) {
+            Ok(x) => x,
+            Err(code) => return code,
+        };
     let Some(event_path) = args.value("event") else { return crate::usage("--event is required", HELP) };
     let json_out = args.value("format") == Some("json");
     let policy: Vec<String> = args.value("policy").map(|p| vec![p.to_owned()]).unwrap_or_default();

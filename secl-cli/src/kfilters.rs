@@ -1,8 +1,7 @@
 //! `secl check --kfilters` and `secl compile --kfilters`: rules compiled to in-kernel
 //! filters (approvers, discarders), their report, and the simulator over an event file.
 
-use crate::args::{Args, Spec};
-use crate::host::{HOST_FLAGS, host_from_args};
+use crate::args::Args;
 use crate::{EXIT_FINDINGS, EXIT_OK, EXIT_UNREADABLE};
 use secl::eval::event::Event;
 use secl::eval::load::{Host, Loaded, load};
@@ -168,26 +167,15 @@ fn print_human(a: &Analysis, simulation: Option<&(StreamStats, PerType)>, errors
 
 /// `secl compile --kfilters OUT.json POLICY…`.
 pub fn compile(raw: &[String]) -> i32 {
-    let mut valued = vec!["kfilters", "profile"];
-    valued.extend_from_slice(HOST_FLAGS);
-    let valued: &'static [&'static str] = Box::leak(valued.into_boxed_slice());
-    let args = match Args::parse(raw, &Spec { valued, switches: &["help"] }) {
-        Ok(a) => a,
-        Err(e) => return crate::usage(&e, COMPILE_HELP),
+    let (args, host) = match crate::host::command(raw, &["kfilters", "profile"], &[], COMPILE_HELP) {
+        Ok(x) => x,
+        Err(code) => return code,
     };
-    if args.has("help") {
-        println!("{COMPILE_HELP}");
-        return EXIT_OK;
-    }
     let Some(out) = args.value("kfilters") else {
         return crate::usage("`--kfilters OUT.json` is required", COMPILE_HELP);
     };
     let profile = match profile(&args) {
         Ok(p) => p,
-        Err(e) => return crate::usage(&e, COMPILE_HELP),
-    };
-    let host = match host_from_args(&args) {
-        Ok(h) => h,
         Err(e) => return crate::usage(&e, COMPILE_HELP),
     };
     if args.positionals.is_empty() {

@@ -1,8 +1,6 @@
 //! `secl replay`: a recorded event stream through one stateful rule set.
 
 use crate::actions::action_json;
-use crate::args::{Args, Spec};
-use crate::host::{HOST_FLAGS, host_from_args};
 use crate::{EXIT_OK, EXIT_UNREADABLE};
 use secl::eval::ruleset::RuleSet;
 use serde_json::Value;
@@ -32,20 +30,9 @@ Exit status: 0 done, 2 unreadable policy or input, or an invalid event line (rep
 stderr; the stream goes on), 3 usage error.";
 
 pub fn run(raw: &[String]) -> i32 {
-    let mut valued = vec!["policy"];
-    valued.extend_from_slice(HOST_FLAGS);
-    let spec = Spec { valued: Box::leak(valued.into_boxed_slice()), switches: &["help", "quiet"] };
-    let args = match Args::parse(raw, &spec) {
-        Ok(a) => a,
-        Err(e) => return crate::usage(&e, HELP),
-    };
-    if args.has("help") {
-        println!("{HELP}");
-        return EXIT_OK;
-    }
-    let host = match host_from_args(&args) {
-        Ok(h) => h,
-        Err(e) => return crate::usage(&e, HELP),
+    let (args, host) = match crate::host::command(raw, &["policy"], &["quiet"], HELP) {
+        Ok(x) => x,
+        Err(code) => return code,
     };
     let Some(policy) = args.value("policy") else { return crate::usage("--policy is required", HELP) };
     let input = match args.positionals.as_slice() {
