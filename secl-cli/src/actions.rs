@@ -1,12 +1,17 @@
 //! Fired actions as JSON.
 
-use secl::eval::rule::{ActionKind, Rule};
+use secl::eval::rule::ActionKind;
+use secl::eval::ruleset::RuleSet;
 use serde_json::{Value, json};
 
-pub fn action_json(rule: &Rule, index: u32) -> Value {
+pub fn action_json(rs: &RuleSet, rule: u32, index: u32) -> Value {
+    let rule = rs.rule(rule);
     let Some(action) = rule.actions.get(index as usize) else { return Value::Null };
     let mut v = match &action.kind {
-        ActionKind::Set(s) => json!({"type": "set", "variable": s.var.0, "append": s.append}),
+        ActionKind::Set(s) => {
+            let name = rs.variables().decls().get(s.var.0 as usize).map(|d| d.name.as_str());
+            json!({"type": "set", "variable": name, "append": s.append})
+        }
         ActionKind::Kill { signal, signo, scope } => {
             json!({"type": "kill", "signal": signal, "signo": signo, "scope": scope})
         }

@@ -126,8 +126,7 @@ pub fn run(raw: &[String]) -> i32 {
                 .map(|x| crate::explain::for_event(x, &rs, ev, v.matched, args.value("rule-id"), &fresh.vars));
             any |= !v.matched.is_empty();
             let rules: Vec<&str> = v.matched.iter().map(|i| &*rs.rule(*i).id).collect();
-            let actions: Vec<serde_json::Value> =
-                v.fired.iter().map(|f| action_json(rs.rule(f.rule), f.action)).collect();
+            let actions: Vec<serde_json::Value> = v.fired.iter().map(|f| action_json(&rs, f.rule, f.action)).collect();
             if json_out {
                 let mut out = json!({"matched": !rules.is_empty(), "rules": rules, "actions": actions});
                 match &why {

@@ -128,7 +128,7 @@ pub fn replay<R: Read>(
                 .fired
                 .iter()
                 .filter(|f| &*rs.rule(f.rule).id == *id)
-                .map(|f| action_json(rs.rule(f.rule), f.action))
+                .map(|f| action_json(rs, f.rule, f.action))
                 .collect();
             text.clear();
             text.push_str("{\"rule_id\":");

@@ -228,7 +228,7 @@ impl FileCx<'_> {
                     matched.push(id);
                 }
             }
-            let actions = v.fired.iter().map(|f| action_json(self.rs.rule(f.rule), f.action)).collect();
+            let actions = v.fired.iter().map(|f| action_json(self.rs, f.rule, f.action)).collect();
             ran.push(Ran { before, matched, actions });
         }
         let several = case.steps.len() > 1;

@@ -139,6 +139,11 @@ impl RuleSet {
         &self.rules[index as usize]
     }
 
+    /// The declared variables (names as `${…}` reads them, scopes, types).
+    pub fn variables(&self) -> &crate::check::VarTable {
+        &self.loaded.vars
+    }
+
     /// Event types with at least one rule.
     pub fn event_types(&self) -> Vec<&str> {
         let mut v: Vec<&str> = self.buckets.keys().map(|k| &**k).collect();
