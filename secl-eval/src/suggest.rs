@@ -4,6 +4,11 @@
 pub fn distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
+    distance_chars(&a, &b)
+}
+
+/// [`distance`] over characters already split (and folded) by the caller.
+pub fn distance_chars(a: &[char], b: &[char]) -> usize {
     let mut prev2 = vec![0usize; b.len() + 1];
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     let mut cur = vec![0usize; b.len() + 1];

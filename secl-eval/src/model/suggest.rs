@@ -1,5 +1,7 @@
 //! "Did you mean" suggestions. Only used on the error path, so clarity beats speed.
 
+use crate::suggest::distance_chars as osa_distance;
+
 /// The closest candidate to `name`, if one is close enough to be a plausible typo.
 pub(super) fn best<'a>(name: &str, candidates: impl Iterator<Item = &'a str> + Clone) -> Option<&'a str> {
     if name.is_empty() {
@@ -64,28 +66,6 @@ fn by_last_segment<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) ->
         }
     }
     best.map(|(_, c)| c)
-}
-
-/// Optimal string alignment distance (Levenshtein plus adjacent transpositions).
-pub(super) fn osa_distance(a: &[char], b: &[char]) -> usize {
-    let w = b.len() + 1;
-    let mut prev2 = vec![0usize; w];
-    let mut prev: Vec<usize> = (0..w).collect();
-    let mut cur = vec![0usize; w];
-    for i in 1..=a.len() {
-        cur[0] = i;
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut v = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                v = v.min(prev2[j - 2] + 1);
-            }
-            cur[j] = v;
-        }
-        std::mem::swap(&mut prev2, &mut prev);
-        std::mem::swap(&mut prev, &mut cur);
-    }
-    prev[b.len()]
 }
 
 #[cfg(test)]
