@@ -95,6 +95,10 @@ impl<T> PatternIndex<T> {
         self.entries.len()
     }
 
+    pub fn payloads(&self) -> impl Iterator<Item = &T> {
+        self.entries.iter().map(|e| &e.1)
+    }
+
     /// Builds the literal scanner now rather than at the first lookup, so that no event
     /// pays for it (call once every matcher is inserted).
     pub fn prepare(&self) {
@@ -152,7 +156,19 @@ impl<T> PatternIndex<T> {
 
     /// Calls `f` with the payload of every matcher matching `s`, until `f` returns true;
     /// returns whether it did.
-    pub fn find(&self, s: &str, mut f: impl FnMut(&T) -> bool) -> bool {
+    pub fn find(&self, s: &str, f: impl FnMut(&T) -> bool) -> bool {
+        struct All<F>(F);
+        impl<T, F: FnMut(&T) -> bool> Visitor<T> for All<F> {
+            fn hit(&mut self, payload: &T) -> bool {
+                (self.0)(payload)
+            }
+        }
+        self.visit(s, &mut All(f))
+    }
+
+    /// [`PatternIndex::find`] that skips the matchers whose payload `v` no longer wants
+    /// (a rule already known to be a candidate), without matching them.
+    pub fn visit(&self, s: &str, v: &mut impl Visitor<T>) -> bool {
         if self.entries.is_empty() {
             return false;
         }
@@ -162,7 +178,7 @@ impl<T> PatternIndex<T> {
         loop {
             for &e in &self.nodes[node].entries {
                 let (m, payload) = &self.entries[e as usize];
-                if m.matches(s) && f(payload) {
+                if v.wants(payload) && m.matches(s) && v.hit(payload) {
                     return true;
                 }
             }
@@ -182,7 +198,7 @@ impl<T> PatternIndex<T> {
                 continue;
             }
             let (m, payload) = &self.entries[*e as usize];
-            if m.matches(s) && f(payload) {
+            if v.wants(payload) && m.matches(s) && v.hit(payload) {
                 return true;
             }
         }
@@ -195,13 +211,13 @@ impl<T> PatternIndex<T> {
                 if ids.len() <= hits.len() {
                     set.matches_read_at(&mut hits[..ids.len()], s, 0);
                     for (i, _) in hits[..ids.len()].iter().enumerate().filter(|(_, h)| **h) {
-                        if f(&self.entries[ids[i] as usize].1) {
+                        if v.hit(&self.entries[ids[i] as usize].1) {
                             return true;
                         }
                     }
                 } else {
                     for i in set.matches(s).iter() {
-                        if f(&self.entries[ids[i] as usize].1) {
+                        if v.hit(&self.entries[ids[i] as usize].1) {
                             return true;
                         }
                     }
@@ -210,7 +226,7 @@ impl<T> PatternIndex<T> {
         }
         let mut try_entry = |e: u32| {
             let (m, payload) = &self.entries[e as usize];
-            m.matches(s) && f(payload)
+            v.wants(payload) && m.matches(s) && v.hit(payload)
         };
         if let Some((ac, ids)) = &scanner.sensitive {
             for hit in ac.find_overlapping_iter(s) {
@@ -236,6 +252,17 @@ impl<T> PatternIndex<T> {
         }
         false
     }
+}
+
+/// What [`PatternIndex::visit`] reports matches to.
+pub trait Visitor<T> {
+    /// Whether a match of this payload still matters; `false` skips its matcher.
+    fn wants(&mut self, _payload: &T) -> bool {
+        true
+    }
+
+    /// A matcher with this payload matched; `true` stops the search.
+    fn hit(&mut self, payload: &T) -> bool;
 }
 
 #[cfg(test)]

@@ -82,11 +82,54 @@ impl Glob {
     }
 
     fn matches_bytes(&self, path: &[u8], fold: bool) -> bool {
+        if !self.may_match(path, fold) {
+            return false;
+        }
         match self.double_star {
             None => self.matches_prefix(&self.elements, path, fold),
             Some(pos) => {
                 self.matches_prefix(&self.elements[..=pos], path, fold)
                     && matches_suffix(&self.elements[pos..], path, fold)
+            }
+        }
+    }
+
+    /// Necessary conditions of a match that are cheaper than the element walk: the
+    /// number of separators the path needs, and its last segment when the glob's last
+    /// element is literal. Most paths a glob is tried on (all those sharing its literal
+    /// prefix) fail one of them.
+    fn may_match(&self, path: &[u8], fold: bool) -> bool {
+        let n = self.elements.len();
+        let last = self.elements[n - 1].as_bytes();
+        let literal_last = !last.contains(&b'*');
+        let same = |seg: &[u8]| if fold { seg.eq_ignore_ascii_case(last) } else { seg == last };
+        match self.double_star {
+            None => {
+                let p = skip_leading(&self.elements, path);
+                let seps = p.iter().filter(|&&b| b == b'/').count();
+                if seps >= n {
+                    return false;
+                }
+                if seps + 1 < n {
+                    // Fewer elements than the glob: only a `*` element reached at an
+                    // empty end matches (the reference's early end).
+                    return p.last().is_none_or(|&b| b == b'/') && self.elements[seps] == "*";
+                }
+                let seg = p.iter().rposition(|&b| b == b'/').map_or(p, |i| &p[i + 1..]);
+                !literal_last || same(seg)
+            }
+            Some(pos) => {
+                // The suffix half checks the last `n - 1 - pos` elements against the
+                // path's last segments.
+                let need = n - 1 - pos;
+                if need == 0 {
+                    return true;
+                }
+                let Some(i) = path.iter().rposition(|&b| b == b'/') else { return false };
+                if literal_last && !same(&path[i + 1..]) {
+                    return false;
+                }
+                need == 1 || path[..i].iter().filter(|&&b| b == b'/').count() + 1 >= need
             }
         }
     }
@@ -299,6 +342,72 @@ mod tests {
         assert!(gl.matches("/var/a/B/x.log"));
         assert!(gl.matches("/VAR/ÉTÉ/x.log"));
         assert!(!g("/Var/*").matches("/var/x"));
+    }
+
+    /// `may_match` only ever rejects paths the element walk rejects too.
+    #[test]
+    fn prefilter_is_sound() {
+        let globs = [
+            "/a/*/b",
+            "/a/**/b",
+            "/a/**",
+            "**/x",
+            "*/bin/*",
+            "*",
+            "/tmp/*",
+            "/a/b/**/b/c",
+            "/**/x",
+            "/a/*",
+            "/a/*/*",
+            "/a/b",
+            "/a/**/*.c",
+            "*/x/**",
+            "/a/x*/b",
+            "/A/*/B",
+            "a/*",
+            "/a/",
+            "/*/",
+            "**",
+            "/a/**/",
+            "*/",
+            "/a/*/b/*",
+        ];
+        let pieces = ["", "/", "a", "b", "x", "c", "A", "B", "bin", "x.c", "É"];
+        let mut paths = vec![String::new()];
+        for _ in 0..4 {
+            let mut next = Vec::new();
+            for p in &paths {
+                for q in pieces {
+                    next.push(format!("{p}{q}"));
+                    next.push(format!("{p}/{q}"));
+                }
+            }
+            next.sort();
+            next.dedup();
+            paths = next;
+        }
+        for text in globs {
+            for ci in [false, true] {
+                let gl = Glob::new(text, ci).unwrap();
+                for path in &paths {
+                    let (bytes, fold) = match fold_input(path.as_bytes()) {
+                        Folded::Ascii(b) => (b.to_vec(), ci),
+                        Folded::Lowered(l) => (l.into_bytes(), false),
+                    };
+                    let bytes = if ci { bytes } else { path.as_bytes().to_vec() };
+                    let walked = match gl.double_star {
+                        None => gl.matches_prefix(&gl.elements, &bytes, fold),
+                        Some(pos) => {
+                            gl.matches_prefix(&gl.elements[..=pos], &bytes, fold)
+                                && matches_suffix(&gl.elements[pos..], &bytes, fold)
+                        }
+                    };
+                    if walked {
+                        assert!(gl.may_match(&bytes, fold), "glob {text} (ci {ci}) path {path:?}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]
