@@ -48,13 +48,16 @@ pub fn run(raw: &[String]) -> i32 {
         for (t, n, g, p, unguarded) in rs.bucket_stats() {
             println!("{t}: {n} rules, {g} guarded, {p} predicates; unguarded: {}", unguarded.join(" "));
         }
-        println!("guard lookups (ns per event of their type):");
-        for (t, f, n, ns) in rs.guard_costs(&events).iter().take(60) {
-            println!("{ns:>8.1} ns  {t:<8} {f} ({n} entries)");
+        println!("guard lookups, timed hot (ns per event of their type; costliest over the stream first):");
+        for (t, f, n, rules, ns) in rs.guard_costs(&events).iter().take(60) {
+            println!("{ns:>8.1} ns  {t:<8} {f} ({n} entries, {rules} rules)");
         }
-        println!("most expensive predicates (ns per event of their type, each timed alone):");
-        for c in rs.predicate_costs(&events).iter().take(25) {
-            println!("{:>8.1} ns  {:<8} {}", c.nanos_per_event, c.event_type, c.predicate);
+        println!("predicates, timed hot (ns per test, tests over the stream, held; costliest over the stream first):");
+        for c in rs.predicate_costs(&events).iter().take(40) {
+            println!(
+                "{:>8.1} ns  {:>6} tests {:>6} held  {:<8} {}",
+                c.nanos_per_test, c.evaluated, c.held, c.event_type, c.predicate
+            );
         }
     }
     let mut st = rs.new_state();

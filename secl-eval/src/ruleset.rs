@@ -25,6 +25,7 @@ struct Bucket {
     /// Whether any rule reads or writes variables (scope keys are then resolved).
     uses_vars: bool,
     guards: crate::vm::guard::Guards,
+    groups: crate::vm::groups::FieldGroups,
     slots: crate::vm::cache::SlotMap,
     /// Per rule position: whether it reads variables or has actions (needs scope keys).
     needs_scopes: Vec<bool>,
@@ -68,6 +69,7 @@ pub struct Fired {
 pub struct EvalState {
     memo: Vec<u8>,
     candidates: Vec<u64>,
+    groups: crate::vm::groups::GroupState,
     matched: Vec<u32>,
     fired: Vec<Fired>,
     scopes: EventScopes,
@@ -85,6 +87,7 @@ impl RuleSet {
                 preds: PredicateTable::default(),
                 uses_vars: false,
                 guards: Default::default(),
+                groups: Default::default(),
                 slots: Default::default(),
                 needs_scopes: Vec::new(),
             });
@@ -95,7 +98,10 @@ impl RuleSet {
             b.uses_vars |= needs;
         }
         for b in buckets.values_mut() {
-            b.guards = crate::vm::guard::Guards::build(b.rules.iter().map(|&i| &loaded.rules[i as usize].node));
+            let (guards, by_pred) =
+                crate::vm::guard::Guards::build(b.rules.iter().map(|&i| &loaded.rules[i as usize].node), &b.preds);
+            b.guards = guards;
+            b.groups = crate::vm::groups::FieldGroups::build(&b.preds.preds, &by_pred);
             let mut uses: crate::fxhash::FxHashMap<FieldId, usize> = Default::default();
             for &i in &b.rules {
                 for f in &loaded.rules[i as usize].fields {
@@ -184,6 +190,7 @@ impl RuleSet {
         EvalState {
             memo: vec![0; max_preds],
             candidates: vec![0; self.buckets.values().map(|b| b.guards.words).max().unwrap_or(1)],
+            groups: Default::default(),
             matched: Vec::with_capacity(16),
             fired: Vec::with_capacity(16),
             scopes: EventScopes::default(),
@@ -236,7 +243,8 @@ impl RuleSet {
         if st.candidates.len() < words {
             st.candidates.resize(words, 0);
         }
-        bucket.guards.candidates(ev, &mut st.candidates);
+        bucket.groups.reset(&mut st.groups);
+        bucket.guards.candidates(&bucket.groups, ev, &mut st.groups, &mut st.candidates);
         for w in 0..words {
             while st.candidates[w] != 0 {
                 let bit = st.candidates[w].trailing_zeros() as usize;
@@ -252,13 +260,20 @@ impl RuleSet {
                     let view = ScopedVars { store: &st.vars, scopes: &st.scopes, inherited: &self.inherited };
                     let cx = Cx { now: now.clone(), event_time: ev.timestamp_ns(), register: None, vars: &view };
                     let m = match &rule.register {
-                        None => crate::vm::run(&bucket.programs[k], &bucket.preds.preds, &mut st.memo, ev, &cx),
+                        None => crate::vm::run_grouped(
+                            &bucket.programs[k],
+                            &bucket.preds.preds,
+                            &mut st.memo,
+                            Some((&bucket.groups, &mut st.groups)),
+                            ev,
+                            &cx,
+                        ),
                         Some(reg) => self.run_register(
                             rule,
                             reg,
                             &bucket.programs[k],
-                            &bucket.preds.preds,
-                            &mut st.memo,
+                            (&bucket.preds.preds, &bucket.groups),
+                            (&mut st.memo, &mut st.groups),
                             ev,
                             &cx,
                         ),
@@ -290,8 +305,8 @@ impl RuleSet {
         rule: &Rule,
         reg: &crate::ir::Register,
         prog: &Program,
-        preds: &[crate::vm::program::Predicate],
-        memo: &mut [u8],
+        (preds, groups): (&[crate::vm::program::Predicate], &crate::vm::groups::FieldGroups),
+        (memo, group_state): (&mut [u8], &mut crate::vm::groups::GroupState),
         ev: &E,
         cx: &Cx<'_>,
     ) -> bool {
@@ -313,7 +328,7 @@ impl RuleSet {
         // The reference caps iteration at 100 elements (SPEC §9).
         (0..len.min(100)).any(|i| {
             let inner = Cx { now: cx.now.clone(), event_time: cx.event_time, register: Some(i), vars: cx.vars };
-            crate::vm::run(prog, preds, memo, ev, &inner)
+            crate::vm::run_grouped(prog, preds, memo, Some((groups, &mut *group_state)), ev, &inner)
         })
     }
 
@@ -502,49 +517,87 @@ fn _uses(v: &dyn VarView) -> &dyn VarView {
 pub struct PredicateCost {
     pub event_type: String,
     pub predicate: String,
-    pub nanos_per_event: f64,
+    /// Time of one evaluation with the event in cache.
+    pub nanos_per_test: f64,
+    /// How many times in the stream the engine evaluated it, and how often it held.
+    pub evaluated: usize,
+    pub held: usize,
 }
 
+impl PredicateCost {
+    /// What the predicate cost over the stream, in ns.
+    pub fn total_nanos(&self) -> f64 {
+        self.nanos_per_test * self.evaluated as f64
+    }
+}
+
+/// Repetitions per event when timing one piece hot: the event stays in cache, so the
+/// figure is the piece's own work, not the memory traffic of loading the event.
+const HOT_REPS: u32 = 8;
+
 impl RuleSet {
-    /// Times every predicate of every bucket on `events` (each event against its own
-    /// bucket): where a policy spends its time. For `secl bench --profile`.
+    /// Where a policy spends its time: every predicate of every bucket, timed hot on the
+    /// events of its type, with how often the engine evaluates it on `events` (each event
+    /// evaluated alone). For `secl bench --profile`; sorted by total cost.
     pub fn predicate_costs<E: Event>(&self, events: &[E]) -> Vec<PredicateCost> {
         let mut out = Vec::new();
         let scopes = EventScopes::default();
         let store = VarStore::default();
+        let mut st = self.new_state();
         for (t, b) in &self.buckets {
             let evs: Vec<&E> = events.iter().filter(|e| e.event_type() == &**t).collect();
             if evs.is_empty() {
                 continue;
             }
-            for p in &b.preds.preds {
+            let n = b.preds.preds.len();
+            let mut counts = vec![(0usize, 0usize); n];
+            for ev in &evs {
+                self.evaluate(*ev, &mut st);
+                for (c, m) in counts.iter_mut().zip(&st.memo[..n]) {
+                    c.0 += (*m != crate::vm::UNKNOWN) as usize;
+                    c.1 += (*m == crate::vm::TRUE) as usize;
+                }
+            }
+            for (p, (evaluated, held)) in b.preds.preds.iter().zip(counts) {
                 let start = std::time::Instant::now();
                 for ev in &evs {
                     let view = ScopedVars { store: &store, scopes: &scopes, inherited: &self.inherited };
                     let cx = Cx { now: Cell::new(None), event_time: ev.timestamp_ns(), register: Some(0), vars: &view };
-                    std::hint::black_box(test(&p.node, *ev, &cx));
+                    for _ in 0..HOT_REPS {
+                        std::hint::black_box(test(std::hint::black_box(&p.node), *ev, &cx));
+                    }
                 }
-                let ns = start.elapsed().as_nanos() as f64 / evs.len() as f64;
+                let ns = start.elapsed().as_nanos() as f64 / (evs.len() as f64 * HOT_REPS as f64);
                 let mut text = format!("{:?}", p.node);
                 text.truncate(160);
-                out.push(PredicateCost { event_type: t.to_string(), predicate: text, nanos_per_event: ns });
+                out.push(PredicateCost {
+                    event_type: t.to_string(),
+                    predicate: text,
+                    nanos_per_test: ns,
+                    evaluated,
+                    held,
+                });
             }
         }
-        out.sort_by(|a, b| b.nanos_per_event.total_cmp(&a.nanos_per_event));
+        out.sort_by(|a, b| b.total_nanos().total_cmp(&a.total_nanos()));
         out
     }
 
-    /// Times each guarded field's candidate lookup: (event type, field, entries, ns/event).
-    pub fn guard_costs<E: Event>(&self, events: &[E]) -> Vec<(String, String, usize, f64)> {
+    /// Times each guarded field's candidate lookup hot: (event type, field, entries,
+    /// rules guarded, ns/event), sorted by ns over the stream.
+    pub fn guard_costs<E: Event>(&self, events: &[E]) -> Vec<(String, String, usize, usize, f64)> {
         let schema = Schema::linux();
         let mut out = Vec::new();
+        let mut total = Vec::new();
         for (t, b) in &self.buckets {
             let evs: Vec<&E> = events.iter().filter(|e| e.event_type() == &**t).collect();
-            for (f, n, ns) in b.guards.field_costs(&evs) {
-                out.push((t.to_string(), schema.field_by_id(f).name.clone(), n, ns));
+            for (f, n, rules, _, ns) in b.groups.scan_costs(&evs, HOT_REPS) {
+                out.push((t.to_string(), schema.field_by_id(f).name.clone(), n, rules, ns));
+                total.push(ns * evs.len() as f64);
             }
         }
-        out.sort_by(|a, b| b.3.total_cmp(&a.3));
-        out
+        let mut order: Vec<usize> = (0..out.len()).collect();
+        order.sort_by(|a, b| total[*b].total_cmp(&total[*a]));
+        order.into_iter().map(|i| out[i].clone()).collect()
     }
 }

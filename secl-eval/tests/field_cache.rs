@@ -36,6 +36,8 @@ rules:
     expression: exec.file.name == "nc" && process.ancestors.file.name == "cron"
   - id: c
     expression: exec.file.name != "ls" && exec.file.path =~ "/usr/bin/*"
+  - id: d
+    expression: exec.file.name != exec.comm
 "#;
     let (p, _) = parse_policy(SourceFile::new("p", text), false);
     let mut rs = RuleSet::new(load(&[p.unwrap()], &Host::default()));
@@ -49,7 +51,7 @@ rules:
     let plain = ev();
     let mut st = rs.new_state();
     let want: Vec<u32> = rs.evaluate(&plain, &mut st).matched.to_vec();
-    assert_eq!(want.len(), 3);
+    assert_eq!(want.len(), 4);
     assert!(plain.reads.borrow().values().any(|n| *n > 1), "without the cache some field is read twice");
     rs.set_field_cache(true);
     let cached = ev();

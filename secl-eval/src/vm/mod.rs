@@ -3,6 +3,7 @@
 
 pub mod cache;
 pub mod eval;
+pub mod groups;
 pub mod guard;
 pub mod program;
 pub mod val;
@@ -23,6 +24,18 @@ pub fn run<E: crate::event::Event + ?Sized>(
     ev: &E,
     cx: &Cx<'_>,
 ) -> bool {
+    run_grouped(prog, preds, memo, None, ev, cx)
+}
+
+/// Runs one rule program, answering grouped predicates from their field group.
+pub fn run_grouped<E: crate::event::Event + ?Sized>(
+    prog: &Program,
+    preds: &[Predicate],
+    memo: &mut [u8],
+    mut groups: Option<(&groups::FieldGroups, &mut groups::GroupState)>,
+    ev: &E,
+    cx: &Cx<'_>,
+) -> bool {
     let ops = &prog.ops;
     let mut acc = false;
     let mut pc = 0usize;
@@ -38,7 +51,13 @@ pub fn run<E: crate::event::Event + ?Sized>(
                         TRUE => true,
                         FALSE => false,
                         _ => {
-                            let r = test(&p.node, ev, cx);
+                            let r = match &mut groups {
+                                Some((g, st)) => match g.of(i) {
+                                    Some(at) => g.test(at, ev, st),
+                                    None => test(&p.node, ev, cx),
+                                },
+                                None => test(&p.node, ev, cx),
+                            };
                             memo[i] = if r { TRUE } else { FALSE };
                             r
                         }

@@ -44,6 +44,11 @@ pub struct PredicateTable {
 }
 
 impl PredicateTable {
+    /// The id of an interned predicate.
+    pub fn id_of(&self, node: &Node) -> Option<u32> {
+        self.index.get(&format!("{node:?}")).copied()
+    }
+
     fn intern(&mut self, node: &Node) -> u32 {
         // Structural identity through the debug form: compile time only, and exact.
         let key = format!("{node:?}");
