@@ -38,6 +38,9 @@ struct Group {
     offset: usize,
     words: usize,
     strs: FxHashMap<Box<str>, Vec<u32>>,
+    /// Bit `min(len, 63)` set for the byte length of every member of `strs`: most values
+    /// are settled by their length, without hashing.
+    str_lens: u64,
     /// Members of case-insensitive tests, folded.
     folded: FxHashMap<Box<str>, Vec<u32>>,
     ints: FxHashMap<i64, Vec<u32>>,
@@ -149,6 +152,7 @@ impl FieldGroups {
                 offset: out.hit_words,
                 words: ps.len().div_ceil(64),
                 strs: Default::default(),
+                str_lens: 0,
                 folded: Default::default(),
                 ints: Default::default(),
                 others: PatternIndex::default(),
@@ -173,6 +177,7 @@ impl FieldGroups {
                 out.of_pred[p] = Some(Grouped { group: gi as u32, core, negate });
             }
             g.others.prepare();
+            g.str_lens = g.strs.keys().fold(0, |m, k| m | len_bit(k));
             if g.guards.iter().any(|r| !r.is_empty()) {
                 out.eager.push(gi as u32);
             }
@@ -241,7 +246,9 @@ impl FieldGroups {
         let g = &self.groups[gi];
         st.done[gi / 64] |= 1 << (gi % 64);
         let hits = &mut st.hits[g.offset..g.offset + g.words];
-        hits.fill(0);
+        for w in hits.iter_mut() {
+            *w = 0;
+        }
         let v = load(ev, &g.load, None);
         let mut mark = Marks(hits);
         if !g.ints.is_empty() {
@@ -253,7 +260,9 @@ impl FieldGroups {
             });
         } else {
             v.any_str(|s| {
-                if let Some(cores) = g.strs.get(s) {
+                if g.str_lens & len_bit(s) != 0
+                    && let Some(cores) = g.strs.get(s)
+                {
                     mark.all(cores);
                 }
                 if !g.folded.is_empty() {
@@ -286,6 +295,10 @@ impl FieldGroups {
             }
         }
     }
+}
+
+fn len_bit(s: &str) -> u64 {
+    1 << s.len().min(63)
 }
 
 fn push(cores: &mut Vec<u32>, core: u32) {
