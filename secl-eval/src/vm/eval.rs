@@ -47,6 +47,7 @@ impl VarView for NoVars {
     }
 }
 
+#[inline]
 pub fn load<'a, E: Event + ?Sized>(ev: &'a E, load: &FieldLoad, register: Option<usize>) -> Val<'a> {
     let v = match load.access {
         Access::Whole => ev.field(load.field),

@@ -25,6 +25,7 @@ pub enum Val<'a> {
 }
 
 impl<'a> Val<'a> {
+    #[inline]
     pub fn from_event(v: Value<'a>, zero: crate::ir::Ty) -> Val<'a> {
         match v {
             Value::Missing => Val::zero(zero),
