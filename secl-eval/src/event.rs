@@ -23,17 +23,42 @@ pub enum Value<'a> {
 }
 
 /// A borrowed list of strings in whichever shape the embedder stores it.
-#[derive(Clone, Copy, Debug)]
+///
+/// Its `Debug` form is the list of its strings, whatever the shape.
+#[derive(Clone, Copy)]
 pub enum StrList<'a> {
     Owned(&'a [String]),
     Borrowed(&'a [&'a str]),
+    /// Strings packed back to back in one text, each a [`Span`] of it (an element whose
+    /// span is not a range of `text` on character boundaries reads as missing).
+    Packed {
+        text: &'a str,
+        spans: &'a [Span],
+    },
+}
+
+/// A run of `len` items from `start`: bytes of a packed text, or elements of an array.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Span {
+    pub start: u32,
+    pub len: u32,
+}
+
+impl Span {
+    #[inline]
+    pub fn range(self) -> std::ops::Range<usize> {
+        let start = self.start as usize;
+        start..start + self.len as usize
+    }
 }
 
 impl<'a> StrList<'a> {
+    #[inline]
     pub fn len(&self) -> usize {
         match self {
             StrList::Owned(v) => v.len(),
             StrList::Borrowed(v) => v.len(),
+            StrList::Packed { spans, .. } => spans.len(),
         }
     }
 
@@ -41,16 +66,24 @@ impl<'a> StrList<'a> {
         self.len() == 0
     }
 
+    #[inline]
     pub fn get(&self, i: usize) -> Option<&'a str> {
         match *self {
             StrList::Owned(v) => v.get(i).map(String::as_str),
             StrList::Borrowed(v) => v.get(i).copied(),
+            StrList::Packed { text, spans } => spans.get(i).and_then(|s| text.get(s.range())),
         }
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &'a str> + 'a {
         let this = *self;
         (0..this.len()).filter_map(move |i| this.get(i))
+    }
+}
+
+impl std::fmt::Debug for StrList<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
     }
 }
 

@@ -7,73 +7,177 @@
 //! `process.parent.*` from ancestor 0, `process.*` from `exec.*` on exec events (the
 //! exec'd process is the event's process), `process.ancestors.length`.
 //!
-//! Reading is built for replaying recorded streams:
+//! Reading is built for replaying recorded streams, and a parsed event is compact:
 //!
-//! * [`JsonEvent::from_str`] scans the JSON text once and converts each value straight
-//!   into its field's type, without an intermediate `serde_json::Value`. Anything
-//!   unusual (an error, a duplicate key, a deep unknown value) falls back to the
+//! * An event is a few flat buffers, however many fields it has: every string byte in
+//!   one text, list elements as [`Span`]s of it, array numbers in one vector, and one
+//!   64-bit word per value (a number, or where the value lies). Nothing is allocated per
+//!   value, and a dropped event's buffers go to a per-thread pool that the next event on
+//!   the thread takes them from, so a stream of events allocates nothing once warm.
+//! * Which fields an event derives, and how, depends only on its *shape*: its type,
+//!   whether it has a timestamp, and its given fields in order with the kind of each
+//!   value (and whether an array is empty). The derivations and the field index of a
+//!   shape are worked out once ([`Plan`]) and replayed on every event of that shape; the
+//!   index (field id → value word and kind) is shared by those events.
+//! * [`JsonEvent::from_str`] scans the JSON text once and writes each value straight into
+//!   those buffers, in its field's type, without an intermediate `serde_json::Value`.
+//!   Anything unusual (an error, a duplicate key, a deep unknown value) falls back to the
 //!   `serde_json` path, which owns the error messages: both give the same event or the
 //!   same error.
 //! * Derivations follow per-field tables computed once ([`tables`]): no field name is
 //!   formatted per event.
-//! * A derived field that is a view of a given one (the `process.*` twin of an `exec.*`
-//!   field, `process.parent.*` as ancestor 0, the basename of a path) shares its storage;
-//!   one that needs computing (`*.args*`, basenames of a list, per-element lengths) is
-//!   computed on its first read, at most once (`exec.args` and its `process.args` twin
-//!   share the result).
-//! * A dropped event gives its buffers back to a per-thread pool that the next event on
-//!   the thread takes them from, so a stream of events allocates little once warm.
+//! * A derived field that is a view of a given one shares its bytes: the `process.*` twin
+//!   of an `exec.*` field shares its value, `process.parent.*` is element 0 of the
+//!   ancestors' list, and a basename (of a path, or of each path of a list) is a sub-span
+//!   of the path. Fields that need new text or numbers (`*.args*`, per-element lengths)
+//!   are computed together on the first read of any of them, into a small arena of their
+//!   own (`exec.args` and its `process.args` twin share the result).
 
-use crate::event::{Event, StrList, Value, element_of};
+use crate::event::{Event, Span, StrList, Value, element_of};
 use crate::fxhash::FxHashMap;
 use crate::model::{ConstValue, FieldDef, FieldId, ScalarType, Schema};
 use crate::value::ip::IpNet;
 use serde_json::Value as Json;
 use std::cell::RefCell;
 use std::fmt;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
-#[derive(Clone, Debug, PartialEq)]
-enum Stored {
+// ---------------------------------------------------------------------------------------
+// Storage
+
+/// The arrays of an event's values (or of its lazily derived ones). Strings are spans of
+/// the event's text.
+#[derive(Clone, Debug, Default)]
+struct Arena {
+    /// List elements; a per-element list ([`Slot::Nested`]) also keeps here, after its
+    /// items, one range of `spans` per element.
+    spans: Vec<Span>,
+    ints: Vec<i64>,
+    /// Values few events have.
+    more: Option<Box<More>>,
+}
+
+#[derive(Clone, Debug, Default)]
+struct More {
+    bools: Vec<bool>,
+    ips: Vec<IpNet>,
+}
+
+/// One field's value, decoded: a scalar, or where its data lies. An event stores each
+/// as one 64-bit word ([`encode`]) whose kind the index keeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Slot {
     Bool(bool),
     Int(i64),
-    Str(String),
-    Ip(IpNet),
-    Bools(Vec<bool>),
-    Ints(Vec<i64>),
-    Strs(Vec<String>),
-    Ips(Vec<IpNet>),
-    /// A per-element array field (`process.ancestors.argv`).
-    Nested(Box<Nested>),
+    /// Bytes of the text.
+    Str(Span),
+    /// An index into `ips`.
+    Ip(u32),
+    /// Ranges of `bools`, `ints`, `spans` and `ips`.
+    Bools(Span),
+    Ints(Span),
+    Strs(Span),
+    Ips(Span),
+    /// A per-element array field (`process.ancestors.argv`): the range of `spans` holding
+    /// each element's range of `spans`. The elements' items are contiguous.
+    Nested(Span),
+    /// A field computed on first read.
+    Lazy(LazyRef),
+    /// No value (a lazy value that could not be computed).
+    Missing,
 }
 
-#[derive(Clone, Debug, PartialEq)]
-struct Nested {
-    /// Every element's items, flattened.
-    flat: Vec<String>,
-    /// Each element's own list.
-    lists: Vec<Vec<String>>,
-}
-
-fn nested(lists: Vec<Vec<String>>) -> Stored {
-    Stored::Nested(Box::new(Nested { flat: lists.concat(), lists }))
-}
-
-/// How a field reads its value: a stored value itself, its first element
-/// (`process.parent.*` from ancestor 0), the basename of a path (`*.file.name`), the
-/// basename of the first element, or a value computed on first read.
+/// A lazily derived field: what it derives from which slot (of which kind), and where
+/// its value lies in the lazy part. An event's lazy slots are its last `count` ones, in
+/// `out` order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct View {
-    /// Index into `store`, or into `lazy` for a `LAZY` view.
-    pos: u16,
-    mode: u8,
+struct LazyRef {
+    what: Derived,
+    src: u32,
+    src_kind: u8,
+    out: u32,
+    count: u32,
 }
 
-const FIRST: u8 = 1;
-const BASENAME: u8 = 2;
-const LAZY: u8 = 4;
-/// Views are packed in the index as `field << 16 | pos << 3 | mode`.
-const MAX_POS: usize = 1 << 13;
+const K_BOOL: u8 = 0;
+const K_INT: u8 = 1;
+const K_STR: u8 = 2;
+const K_IP: u8 = 3;
+const K_BOOLS: u8 = 4;
+const K_INTS: u8 = 5;
+const K_STRS: u8 = 6;
+const K_IPS: u8 = 7;
+const K_NESTED: u8 = 8;
+const K_LAZY: u8 = 9;
+const K_MISSING: u8 = 10;
+
+#[inline]
+fn span_word(s: Span) -> u64 {
+    u64::from(s.start) | u64::from(s.len) << 32
+}
+
+#[inline]
+fn word_span(w: u64) -> Span {
+    Span { start: w as u32, len: (w >> 32) as u32 }
+}
+
+/// A lazy slot's word: 4 bits each of `what` and `src_kind`, then 12 bits each of `src`,
+/// `out` and `count` (slots are fewer than [`MAX_SLOTS`]).
+#[inline]
+fn lazy_word(l: LazyRef) -> u64 {
+    u64::from(l.what.code())
+        | u64::from(l.src_kind) << 4
+        | u64::from(l.src & 0xFFF) << 8
+        | u64::from(l.out & 0xFFF) << 20
+        | u64::from(l.count & 0xFFF) << 32
+}
+
+#[inline]
+fn word_lazy(w: u64) -> LazyRef {
+    LazyRef {
+        what: Derived::from_code(w as u8 & 15),
+        src_kind: (w >> 4) as u8 & 15,
+        src: (w >> 8) as u32 & 0xFFF,
+        out: (w >> 20) as u32 & 0xFFF,
+        count: (w >> 32) as u32 & 0xFFF,
+    }
+}
+
+/// A slot as a kind and a 64-bit word.
+#[inline]
+fn encode(slot: Slot) -> (u8, u64) {
+    match slot {
+        Slot::Bool(b) => (K_BOOL, u64::from(b)),
+        Slot::Int(i) => (K_INT, i as u64),
+        Slot::Str(s) => (K_STR, span_word(s)),
+        Slot::Ip(i) => (K_IP, u64::from(i)),
+        Slot::Bools(s) => (K_BOOLS, span_word(s)),
+        Slot::Ints(s) => (K_INTS, span_word(s)),
+        Slot::Strs(s) => (K_STRS, span_word(s)),
+        Slot::Ips(s) => (K_IPS, span_word(s)),
+        Slot::Nested(s) => (K_NESTED, span_word(s)),
+        Slot::Lazy(l) => (K_LAZY, lazy_word(l)),
+        Slot::Missing => (K_MISSING, 0),
+    }
+}
+
+/// The slot a kind and a word stand for.
+#[inline]
+fn decode(kind: u8, w: u64) -> Slot {
+    match kind {
+        K_BOOL => Slot::Bool(w != 0),
+        K_INT => Slot::Int(w as i64),
+        K_STR => Slot::Str(word_span(w)),
+        K_IP => Slot::Ip(w as u32),
+        K_BOOLS => Slot::Bools(word_span(w)),
+        K_INTS => Slot::Ints(word_span(w)),
+        K_STRS => Slot::Strs(word_span(w)),
+        K_IPS => Slot::Ips(word_span(w)),
+        K_NESTED => Slot::Nested(word_span(w)),
+        K_LAZY => Slot::Lazy(word_lazy(w)),
+        _ => Slot::Missing,
+    }
+}
 
 /// A field computed from another on its first read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,64 +188,37 @@ enum Derived {
     Flags { nested: bool },
     /// `*.args_options`, per element when `nested`.
     Options { nested: bool },
-    /// `*.file.name` of a list of paths.
-    Basenames,
     /// Per-element lengths of a list of strings (`process.ancestors.file.name.length`).
     Lengths,
 }
 
-#[derive(Clone, Debug)]
-struct Lazy {
-    what: Derived,
-    src: View,
-    value: OnceLock<Stored>,
+impl Derived {
+    fn code(self) -> u8 {
+        match self {
+            Derived::Args { array } => u8::from(array),
+            Derived::Flags { nested } => 2 | u8::from(nested),
+            Derived::Options { nested } => 4 | u8::from(nested),
+            Derived::Lengths => 6,
+        }
+    }
+
+    fn from_code(c: u8) -> Derived {
+        match c {
+            0 | 1 => Derived::Args { array: c == 1 },
+            2 | 3 => Derived::Flags { nested: c == 3 },
+            4 | 5 => Derived::Options { nested: c == 5 },
+            _ => Derived::Lengths,
+        }
+    }
 }
 
-/// A stored value as a field sees it through its [`View`].
-#[derive(Debug, PartialEq)]
-enum Seen<'a> {
-    None,
-    Bool(bool),
-    Int(i64),
-    Str(&'a str),
-    Ip(IpNet),
-    Bools(&'a [bool]),
-    Ints(&'a [i64]),
-    Strs(&'a [String]),
-    Ips(&'a [IpNet]),
-    Nested(&'a [String], &'a [Vec<String>]),
-}
-
-impl Seen<'_> {
-    /// Element count of an array (for `process.ancestors.length`), 0 for scalars.
-    fn array_len(&self) -> usize {
-        match self {
-            Seen::Bools(a) => a.len(),
-            Seen::Ints(a) => a.len(),
-            Seen::Strs(a) => a.len(),
-            Seen::Ips(a) => a.len(),
-            Seen::Nested(_, n) => n.len(),
-            _ => 0,
-        }
-    }
-
-    /// How many argument lists an `argv` value has: one, or one per element.
-    fn list_count(&self) -> Option<usize> {
-        match self {
-            Seen::Strs(_) => Some(1),
-            Seen::Nested(_, n) => Some(n.len()),
-            _ => None,
-        }
-    }
-
-    /// The argument lists of an `argv` value: one, or one per element.
-    fn lists(&self) -> Option<Vec<&[String]>> {
-        match self {
-            Seen::Strs(a) => Some(vec![a]),
-            Seen::Nested(_, n) => Some(n.iter().map(Vec::as_slice).collect()),
-            _ => None,
-        }
-    }
+/// The values of the lazy fields of an event, all computed on the first read of one.
+#[derive(Clone, Debug, Default)]
+struct LazyPart {
+    text: String,
+    arena: Arena,
+    /// Indexed by [`LazyRef::out`]; they read from `text` and `arena`.
+    slots: Vec<Slot>,
 }
 
 /// An event parsed from JSON. Two events are equal when they have the same type,
@@ -149,20 +226,22 @@ impl Seen<'_> {
 #[derive(Clone, Debug)]
 pub struct JsonEvent {
     event_type: &'static str,
-    /// Values given in the JSON, then values derived eagerly.
-    store: Vec<Stored>,
-    /// Values derived on first read.
-    lazy: Vec<Lazy>,
-    /// Every field present (given or derived) and how it reads its value.
-    entries: Vec<(FieldId, View)>,
-    /// Open-addressing index from field id to its view, packed as
-    /// `field << 16 | pos << 3 | mode` (`EMPTY` for a free slot): a field read is one or
-    /// two probes.
-    index: Vec<u32>,
+    /// Open-addressing index from field id to its value, shared by every event of the
+    /// same shape ([`Plan`]): entries are `field << 16 | kind << 12 | slot` (`EMPTY` for
+    /// a free entry), and a field read is one or two probes.
+    index: Arc<[u32]>,
+    /// Each slot's word (see [`encode`]): given values first, then derived ones.
+    words: Vec<u64>,
+    /// Every string of the values, back to back.
+    text: String,
+    arena: Arena,
+    lazy: OnceLock<Box<LazyPart>>,
     timestamp: Option<i64>,
 }
 
 const EMPTY: u32 = u32::MAX;
+/// Slots are numbered with 12 bits in the index (there are fewer fields).
+const MAX_SLOTS: usize = 1 << 12;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JsonEventError(pub String);
@@ -177,6 +256,216 @@ impl std::error::Error for JsonEventError {}
 
 fn err<T>(msg: impl Into<String>) -> Result<T, JsonEventError> {
     Err(JsonEventError(msg.into()))
+}
+
+/// Spans are 32-bit: an event holds less than 4 GiB of strings and elements.
+fn too_large() -> JsonEventError {
+    JsonEventError("the event is too large (4 GiB or more of values)".into())
+}
+
+/// The range `start..end` as a span.
+#[inline]
+fn range_from(start: usize, end: usize) -> Option<Span> {
+    let s = u32::try_from(start).ok()?;
+    let e = u32::try_from(end).ok()?;
+    Some(Span { start: s, len: e.checked_sub(s)? })
+}
+
+/// Appends a string to a text being built; its span (`None` past 4 GiB).
+#[inline]
+fn push_bytes(text: &mut Vec<u8>, s: &[u8]) -> Option<Span> {
+    let start = text.len();
+    text.extend_from_slice(s);
+    range_from(start, text.len())
+}
+
+/// Appends a string to a lazy part's text; its span.
+#[inline]
+fn push_string(text: &mut String, s: &str) -> Option<Span> {
+    let start = text.len();
+    text.push_str(s);
+    range_from(start, text.len())
+}
+
+/// Appends `src[start..end]`, the contents of a string of the JSON text (followed there
+/// by its closing quote). A short run is copied as a fixed 16-byte window then cut back,
+/// which spares a variable-length copy.
+#[inline(always)]
+fn push_run(text: &mut Vec<u8>, src: &[u8], start: usize, end: usize) -> Option<Span> {
+    let at = text.len();
+    let len = end.checked_sub(start)?;
+    match src.get(start..start + 16) {
+        Some(window) if len < 16 => {
+            text.extend_from_slice(window);
+            text.truncate(at + len);
+        }
+        _ => text.extend_from_slice(src.get(start..end)?),
+    }
+    range_from(at, at + len)
+}
+
+/// The basename of a path held in `text` at `s` (`rsplit('/')`'s first piece).
+#[inline]
+fn basename_span(text: &[u8], s: Span) -> Span {
+    let bytes = text.get(s.range()).unwrap_or_default();
+    match bytes.iter().rposition(|&b| b == b'/') {
+        Some(p) => Span { start: s.start + p as u32 + 1, len: s.len - p as u32 - 1 },
+        None => s,
+    }
+}
+
+/// How many argument lists an `argv` value has: one, or one per element.
+fn list_count(slot: Slot) -> Option<usize> {
+    match slot {
+        Slot::Strs(_) => Some(1),
+        Slot::Nested(b) => Some(b.len as usize),
+        _ => None,
+    }
+}
+
+impl Arena {
+    fn clear(&mut self) {
+        self.spans.clear();
+        self.ints.clear();
+        if let Some(m) = &mut self.more {
+            m.bools.clear();
+            m.ips.clear();
+        }
+    }
+
+    fn bytes(&self) -> usize {
+        self.spans.capacity() * size_of::<Span>()
+            + self.ints.capacity() * 8
+            + self.more.as_ref().map_or(0, |m| m.bools.capacity() + m.ips.capacity() * size_of::<IpNet>())
+    }
+
+    fn more(&mut self) -> &mut More {
+        self.more.get_or_insert_with(Box::default)
+    }
+
+    fn bools(&self) -> &[bool] {
+        self.more.as_ref().map_or(&[], |m| &m.bools)
+    }
+
+    fn ips(&self) -> &[IpNet] {
+        self.more.as_ref().map_or(&[], |m| &m.ips)
+    }
+
+    /// Appends a list element.
+    #[inline]
+    fn push_span(&mut self, s: Span) {
+        self.spans.push(s);
+    }
+
+    /// The range of `spans` pushed since `start`.
+    #[inline]
+    fn spans_from(&self, start: usize) -> Option<Span> {
+        range_from(start, self.spans.len())
+    }
+
+    /// Appends an IP; its index.
+    fn push_ip(&mut self, ip: IpNet) -> Option<u32> {
+        let ips = &mut self.more().ips;
+        ips.push(ip);
+        u32::try_from(ips.len() - 1).ok()
+    }
+
+    /// The value a slot holds, its strings read from `text`.
+    #[inline]
+    fn value<'a>(&'a self, text: &'a str, slot: Slot) -> Value<'a> {
+        let v = match slot {
+            Slot::Bool(b) => Some(Value::Bool(b)),
+            Slot::Int(i) => Some(Value::Int(i)),
+            Slot::Str(s) => text.get(s.range()).map(Value::Str),
+            Slot::Ip(i) => self.ips().get(i as usize).map(|ip| Value::Ip(*ip)),
+            Slot::Bools(r) => self.bools().get(r.range()).map(Value::Bools),
+            Slot::Ints(r) => self.ints.get(r.range()).map(Value::Ints),
+            Slot::Strs(r) => self.list(text, r).map(Value::Strs),
+            Slot::Ips(r) => self.ips().get(r.range()).map(Value::Ips),
+            Slot::Nested(b) => self.flat(b).and_then(|r| self.list(text, r)).map(Value::Strs),
+            Slot::Lazy(_) | Slot::Missing => None,
+        };
+        v.unwrap_or(Value::Missing)
+    }
+
+    /// The strings of a range of `spans`.
+    #[inline]
+    fn list<'a>(&'a self, text: &'a str, r: Span) -> Option<StrList<'a>> {
+        Some(StrList::Packed { text, spans: self.spans.get(r.range())? })
+    }
+
+    /// Each element's range of `spans` of a per-element list.
+    fn bounds(&self, b: Span) -> &[Span] {
+        self.spans.get(b.range()).unwrap_or_default()
+    }
+
+    /// Every item of a per-element list (from the first element's to the last's).
+    fn flat(&self, b: Span) -> Option<Span> {
+        match self.bounds(b) {
+            [] => Some(Span::default()),
+            [one] => Some(*one),
+            [first, .., last] => {
+                Some(Span { start: first.start, len: (last.start + last.len).checked_sub(first.start)? })
+            }
+        }
+    }
+
+    /// Element `index` of a per-element list: its own list.
+    fn nested_element<'a>(&'a self, text: &'a str, slot: Slot, index: usize) -> Option<Value<'a>> {
+        let Slot::Nested(b) = slot else { return None };
+        let r = self.bounds(b).get(index)?;
+        self.list(text, *r).map(Value::Strs)
+    }
+
+    /// Element 0 of an array, as a field of its own (`process.parent.*`); `None` for an
+    /// empty array or a scalar.
+    fn first(&self, slot: Slot) -> Option<Slot> {
+        let first = |r: Span| (r.len > 0).then_some(r.start as usize);
+        match slot {
+            Slot::Bools(r) => self.bools().get(first(r)?).map(|b| Slot::Bool(*b)),
+            Slot::Ints(r) => self.ints.get(first(r)?).map(|i| Slot::Int(*i)),
+            Slot::Strs(r) => self.spans.get(first(r)?).map(|s| Slot::Str(*s)),
+            Slot::Ips(r) => first(r).map(|i| Slot::Ip(i as u32)),
+            Slot::Nested(b) => self.bounds(b).first().map(|r| Slot::Strs(*r)),
+            _ => None,
+        }
+    }
+
+    /// Element count of an array (for `process.ancestors.length`), 0 for scalars.
+    fn array_len(slot: Slot) -> usize {
+        match slot {
+            Slot::Bools(r) | Slot::Ints(r) | Slot::Strs(r) | Slot::Ips(r) | Slot::Nested(r) => r.len as usize,
+            _ => 0,
+        }
+    }
+
+    /// The argument lists of an `argv` value (ranges of `spans`): one, or one per element.
+    fn arg_lists(&self, slot: Slot) -> Vec<Span> {
+        match slot {
+            Slot::Strs(r) => vec![r],
+            Slot::Nested(b) => self.bounds(b).to_vec(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The strings of a range of `spans`, borrowed.
+    fn strs<'a>(&self, text: &'a str, r: Span) -> Vec<&'a str> {
+        self.spans.get(r.range()).unwrap_or_default().iter().filter_map(|s| text.get(s.range())).collect()
+    }
+
+    /// The emptiness bits of a given value, part of its event's shape: bit 0 for a
+    /// non-empty array, bit 1 for a per-element list whose first element is non-empty.
+    #[inline]
+    fn emptiness(&self, slot: Slot) -> u32 {
+        match slot {
+            Slot::Bools(r) | Slot::Ints(r) | Slot::Strs(r) | Slot::Ips(r) => u32::from(r.len > 0),
+            Slot::Nested(b) => {
+                let first = self.bounds(b).first().is_some_and(|r| r.len > 0);
+                u32::from(b.len > 0) | u32::from(first) << 1
+            }
+            _ => 0,
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -215,12 +504,43 @@ pub struct ArgvFamily {
 /// The derivation tables and the name lookup of the fast parser.
 pub struct Tables {
     fields: Vec<FieldDerivation>,
+    /// What the parser and the derivations need of each field, compactly.
+    info: Vec<Info>,
     names: FxHashMap<&'static str, FieldId>,
     keys: KeyTable,
-    event_types: Vec<&'static str>,
+    /// Event types with their `Info::etype`, by name.
+    event_types: FxHashMap<&'static str, (&'static str, u8)>,
     timestamp: Option<FieldId>,
     ancestors_length: Option<FieldId>,
 }
+
+/// A field's value shape, its event type and which derivations it takes part in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Info {
+    ty: u8,
+    /// `ARRAY`, `PER_ELEMENT`.
+    shape: u8,
+    /// 0 for a common field, else its event type's number (1 + its position among the
+    /// event types of the model's fields, in model order; see `Tables::event_types`).
+    etype: u8,
+    /// `TWIN`, `PARENT`, …: the derivations this field is the source of.
+    derives: u8,
+}
+
+const TY_BOOL: u8 = 0;
+const TY_INT: u8 = 1;
+const TY_STR: u8 = 2;
+const TY_IP: u8 = 3;
+const ARRAY: u8 = 1;
+/// An array field with one value per element of an iterable (`process.ancestors.*`).
+const PER_ELEMENT: u8 = 2;
+
+const TWIN: u8 = 1;
+const PARENT: u8 = 2;
+const ARGV: u8 = 4;
+const NAME: u8 = 8;
+const LENGTH: u8 = 16;
+const IN_ANCESTORS: u8 = 32;
 
 impl Tables {
     /// The derivations of one field.
@@ -230,11 +550,16 @@ impl Tables {
 
     /// Resolves a field name by its [`key_hash`] (computed while it was scanned).
     #[inline]
-    fn lookup_hashed(&self, name: &str, hash: u64) -> Option<FieldId> {
-        match self.keys.get(name, hash) {
-            Some(id) => Some(id),
-            None => Schema::linux().lookup(name).map(|f| f.id),
+    fn lookup_hashed(&self, name: &str, hash: u64) -> Option<(FieldId, Info)> {
+        match self.keys.get(name.as_bytes(), hash) {
+            Some(found) => Some(found),
+            None => self.lookup(name).map(|id| (id, self.info(id))),
         }
+    }
+
+    #[inline]
+    fn info(&self, id: FieldId) -> Info {
+        self.info.get(usize::from(id.0)).copied().unwrap_or_default()
     }
 
     /// Resolves a field name as [`Schema::lookup`] does (legacy names included).
@@ -245,13 +570,12 @@ impl Tables {
         }
     }
 
-    fn event_type(&self, name: &str) -> Option<&'static str> {
-        self.event_types.iter().copied().find(|t| *t == name)
+    /// An event type by name, with its `Info::etype`.
+    #[inline]
+    fn event_type(&self, name: &str) -> Option<(&'static str, u8)> {
+        self.event_types.get(name).copied()
     }
 }
-
-/// Fields are tracked in a fixed bit set while an event is built.
-const MAX_FIELDS: usize = 64 * 64;
 
 /// The derivation tables of the Linux model, built on first use.
 pub fn tables() -> &'static Tables {
@@ -261,14 +585,20 @@ pub fn tables() -> &'static Tables {
 
 fn build_tables(schema: &'static Schema) -> Tables {
     let id = |n: &str| schema.field(n).map(|f| f.id);
-    let fields = schema
+    // Names are put together in one buffer (this runs for every field of the model).
+    let mut buf = String::new();
+    let mut field = |parts: &[&str]| {
+        buf.clear();
+        parts.iter().for_each(|p| buf.push_str(p));
+        schema.field(&buf)
+    };
+    let mut fields: Vec<FieldDerivation> = schema
         .fields()
         .iter()
         .map(|f| {
             let name = f.name.as_str();
-            let twin_of = |to: &str, rest: &str| {
-                schema
-                    .field(&format!("{to}{rest}"))
+            let mut twin_of = |to: &str, rest: &str| {
+                field(&[to, rest])
                     .filter(|t| t.event_type.is_none() || t.event_type.as_deref() == Some("exec"))
                     .map(|t| t.id)
             };
@@ -280,28 +610,37 @@ fn build_tables(schema: &'static Schema) -> Tables {
             let parent = name
                 .strip_prefix("process.ancestors.")
                 .filter(|s| *s != "length")
-                .and_then(|s| id(&format!("process.parent.{s}")));
+                .and_then(|s| field(&["process.parent.", s]))
+                .map(|f| f.id);
             let argv = name.strip_suffix("argv").filter(|_| name.ends_with(".argv")).map(|prefix| ArgvFamily {
-                args: schema.field(&format!("{prefix}args")).map(|d| (d.id, d.is_array)),
-                flags: id(&format!("{prefix}args_flags")),
-                options: id(&format!("{prefix}args_options")),
+                args: field(&[prefix, "args"]).map(|d| (d.id, d.is_array)),
+                flags: field(&[prefix, "args_flags"]).map(|d| d.id),
+                options: field(&[prefix, "args_options"]).map(|d| d.id),
                 nested: f.iterator.is_some(),
             });
             let name_field = name
                 .strip_suffix("path")
                 .filter(|_| name.ends_with(".file.path"))
-                .and_then(|p| id(&format!("{p}name")));
-            let length = schema.field(&format!("{name}.length")).map(|l| (l.id, l.is_array));
+                .and_then(|p| field(&[p, "name"]))
+                .map(|f| f.id);
             FieldDerivation {
                 twin,
                 parent,
                 argv,
                 name: name_field,
-                length,
+                length: None,
                 in_ancestors: f.iterator.as_deref() == Some("process.ancestors"),
             }
         })
         .collect();
+    // `X.length` for `X`.
+    for l in schema.fields() {
+        if let Some(base) = l.name.strip_suffix(".length").and_then(id)
+            && let Some(d) = fields.get_mut(usize::from(base.0))
+        {
+            d.length = Some((l.id, l.is_array));
+        }
+    }
     let mut names = FxHashMap::default();
     for f in schema.fields() {
         // A legacy spelling wins over an exact name, as in `Schema::lookup`.
@@ -313,12 +652,52 @@ fn build_tables(schema: &'static Schema) -> Tables {
             names.insert(f.name.as_str(), t);
         }
     }
-    let keys = KeyTable::new(names.iter().map(|(k, v)| (*k, *v)));
+    let mut field_event_types: Vec<&'static str> = Vec::new();
+    for f in schema.fields() {
+        if let Some(t) = f.event_type.as_deref()
+            && !field_event_types.contains(&t)
+        {
+            field_event_types.push(t);
+        }
+    }
+    assert!(field_event_types.len() < 255, "too many event types for `Info::etype`");
+    assert!(schema.fields().len() <= MAX_SLOTS, "too many fields for 12-bit slot numbers");
+    let info = schema
+        .fields()
+        .iter()
+        .zip(&fields)
+        .map(|(f, d): (&FieldDef, &FieldDerivation)| {
+            let flag = |on: bool, bit: u8| if on { bit } else { 0 };
+            Info {
+                ty: match f.ty {
+                    ScalarType::Bool => TY_BOOL,
+                    ScalarType::Int => TY_INT,
+                    ScalarType::Str => TY_STR,
+                    ScalarType::Ip => TY_IP,
+                },
+                shape: flag(f.is_array, ARRAY) | flag(f.is_array && f.iterator.is_some(), PER_ELEMENT),
+                etype: f
+                    .event_type
+                    .as_deref()
+                    .and_then(|t| field_event_types.iter().position(|x| *x == t))
+                    .map_or(0, |p| p as u8 + 1),
+                derives: flag(d.twin.is_some(), TWIN)
+                    | flag(d.parent.is_some(), PARENT)
+                    | flag(d.argv.is_some(), ARGV)
+                    | flag(d.name.is_some(), NAME)
+                    | flag(d.length.is_some(), LENGTH)
+                    | flag(d.in_ancestors, IN_ANCESTORS),
+            }
+        })
+        .collect::<Vec<Info>>();
+    let keys = KeyTable::new(names.iter().map(|(k, v)| (*k, *v, info[usize::from(v.0)])));
+    let etype = |t: &str| field_event_types.iter().position(|x| *x == t).map_or(0, |p| p as u8 + 1);
     Tables {
         fields,
+        info,
         names,
         keys,
-        event_types: schema.event_types().into_iter().filter(|t| *t != "fim").collect(),
+        event_types: schema.event_types().into_iter().filter(|t| *t != "fim").map(|t| (t, (t, etype(t)))).collect(),
         timestamp: id("event.timestamp"),
         ancestors_length: id("process.ancestors.length"),
     }
@@ -326,41 +705,84 @@ fn build_tables(schema: &'static Schema) -> Tables {
 
 /// Field names by hash, for names hashed while they are scanned.
 struct KeyTable {
-    /// `(hash, name, field)`; an empty name marks a free slot.
-    slots: Vec<(u64, &'static str, FieldId)>,
+    /// `(hash, name, field, its info)`; an empty name marks a free slot.
+    slots: Vec<(u64, &'static str, FieldId, Info)>,
     mask: usize,
 }
 
 impl KeyTable {
-    fn new(names: impl Iterator<Item = (&'static str, FieldId)>) -> KeyTable {
-        let names: Vec<(&'static str, FieldId)> = names.collect();
+    fn new(names: impl Iterator<Item = (&'static str, FieldId, Info)>) -> KeyTable {
+        let names: Vec<(&'static str, FieldId, Info)> = names.collect();
         let size = (names.len() * 2).next_power_of_two().max(16);
-        let mut slots = vec![(0, "", FieldId(0)); size];
-        for (name, id) in names {
+        let mut slots = vec![(0, "", FieldId(0), Info::default()); size];
+        for (name, id, info) in names {
             let h = key_hash(name.as_bytes());
             let mut i = (h >> 32) as usize & (size - 1);
             while !slots[i].1.is_empty() {
                 i = (i + 1) & (size - 1);
             }
-            slots[i] = (h, name, id);
+            slots[i] = (h, name, id, info);
         }
         KeyTable { slots, mask: size - 1 }
     }
 
     #[inline]
-    fn get(&self, name: &str, hash: u64) -> Option<FieldId> {
+    fn get(&self, name: &[u8], hash: u64) -> Option<(FieldId, Info)> {
+        let (_, id, info) = self.entry(self.position(name, hash)?)?;
+        Some((id, info))
+    }
+
+    /// Where a name is in the table.
+    #[inline]
+    fn position(&self, name: &[u8], hash: u64) -> Option<u32> {
         let mut i = (hash >> 32) as usize & self.mask;
         loop {
-            let (h, n, id) = self.slots[i];
+            let (h, n, _, _) = self.slots.get(i)?;
             if n.is_empty() {
                 return None;
             }
-            if h == hash && n == name {
-                return Some(id);
+            if *h == hash && same_bytes(n.as_bytes(), name) {
+                return u32::try_from(i).ok();
             }
             i = (i + 1) & self.mask;
         }
     }
+
+    /// The name, field and info at a position.
+    #[inline]
+    fn entry(&self, pos: u32) -> Option<(&'static str, FieldId, Info)> {
+        let (_, n, id, info) = *self.slots.get(pos as usize)?;
+        Some((n, id, info))
+    }
+}
+
+/// Byte equality of short strings, eight bytes at a time (a `memcmp` call costs more
+/// than the comparison of a field name).
+#[inline(always)]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    fn word(s: &[u8], at: usize) -> u64 {
+        let mut w = [0u8; 8];
+        if let Some(c) = s.get(at..at + 8) {
+            w.copy_from_slice(c);
+        }
+        u64::from_le_bytes(w)
+    }
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    if n < 8 {
+        return a.iter().zip(b).all(|(x, y)| x == y);
+    }
+    let mut i = 0;
+    while i + 8 < n {
+        if word(a, i) != word(b, i) {
+            return false;
+        }
+        i += 8;
+    }
+    // The last eight bytes (overlapping the previous word).
+    word(a, n - 8) == word(b, n - 8)
 }
 
 const KEY_SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
@@ -393,200 +815,387 @@ fn key_hash(bytes: &[u8]) -> u64 {
 // ---------------------------------------------------------------------------------------
 // Buffers reused from one event to the next
 
-/// Buffers of dropped events, per thread, bounded.
+/// Per thread: buffers of dropped events, the builder's scratch space, and the plans of
+/// the event shapes seen.
 #[derive(Default)]
 struct Pool {
-    strings: Vec<String>,
-    lists: Vec<Vec<String>>,
+    texts: Vec<Vec<u8>>,
+    spans: Vec<Vec<Span>>,
+    words: Vec<Vec<u64>>,
     ints: Vec<Vec<i64>>,
-    parts: Vec<Parts>,
+    // Boxes, as events hold them: the allocation is what is reused.
+    #[allow(clippy::vec_box)]
+    more: Vec<Box<More>>,
+    #[allow(clippy::vec_box)]
+    lazy: Vec<Box<LazyPart>>,
+    /// The shape key and each slot's kind of the event being built.
+    key: Vec<u32>,
+    kinds: Vec<u8>,
+    /// Plans by the hash of their shape key.
+    plans: FxHashMap<u64, Arc<Plan>>,
+    /// Key prediction: for each field (by id + 1; 0 for the start of `values`), the key
+    /// table position of the key that followed it last time, or `NO_KEY`.
+    next_key: Vec<u32>,
 }
 
-/// The vectors of one event.
-/// Fills a pooled list, overwriting the strings it still holds.
-struct ListFill {
-    v: Vec<String>,
-    n: usize,
-}
+const NO_KEY: u32 = u32::MAX;
 
-impl ListFill {
-    #[inline]
-    fn push_str(&mut self, s: &str, pool: &mut Pool) {
-        match self.v.get_mut(self.n) {
-            Some(old) => {
-                old.clear();
-                old.push_str(s);
-            }
-            None => self.v.push(pool.string(s)),
-        }
-        self.n += 1;
-    }
-
-    fn push_owned(&mut self, s: String, pool: &mut Pool) {
-        match self.v.get_mut(self.n) {
-            Some(old) => pool.string_back(std::mem::replace(old, s)),
-            None => self.v.push(s),
-        }
-        self.n += 1;
-    }
-
-    /// The list, without the strings left over from its last use.
-    fn finish(mut self, pool: &mut Pool) -> Vec<String> {
-        if self.v.len() > self.n {
-            for s in self.v.drain(self.n..) {
-                pool.string_back(s);
-            }
-        }
-        self.v
-    }
-}
-
-#[derive(Default)]
-struct Parts {
-    store: Vec<Stored>,
-    lazy: Vec<Lazy>,
-    entries: Vec<(FieldId, View)>,
-    index: Vec<u32>,
-}
-
-const POOL_STRINGS: usize = 4096;
-const POOL_VECS: usize = 512;
-const POOL_PARTS: usize = 16;
-/// Larger buffers are freed rather than kept.
-const POOL_MAX_CAPACITY: usize = 4096;
+/// Buffers of each sort kept.
+const POOL_BUFFERS: usize = 16;
+/// Buffers larger than this (in bytes) are freed rather than kept.
+const POOL_MAX_BYTES: usize = 1 << 16;
+/// Shapes remembered per thread; past that the cache starts over.
+const MAX_PLANS: usize = 256;
 
 thread_local! {
     static POOL: RefCell<Pool> = RefCell::new(Pool::default());
 }
 
+/// Runs `f` with this thread's pool (with an empty one when it is in use).
+#[inline]
+fn with_pool<R>(f: impl FnOnce(&mut Pool) -> R) -> R {
+    let mut f = Some(f);
+    let mut out = None;
+    let _ = POOL.try_with(|p| {
+        if let Ok(mut p) = p.try_borrow_mut()
+            && let Some(f) = f.take()
+        {
+            out = Some(f(&mut p));
+        }
+    });
+    match (out, f) {
+        (Some(r), _) => r,
+        (None, Some(f)) => f(&mut Pool::default()),
+        (None, None) => unreachable!("`f` ran and gave its result"),
+    }
+}
+
+/// A buffer from `stack`, or a new one of that capacity.
+#[inline]
+fn reuse<T>(stack: &mut Vec<Vec<T>>, capacity: usize) -> Vec<T> {
+    stack.pop().unwrap_or_else(|| Vec::with_capacity(capacity))
+}
+
+/// Keeps a buffer on `stack` (emptied), unless the stack is full or the buffer large.
+#[inline]
+fn keep<T>(stack: &mut Vec<Vec<T>>, mut v: Vec<T>) {
+    if stack.len() < POOL_BUFFERS && v.capacity() > 0 && v.capacity() * size_of::<T>() <= POOL_MAX_BYTES {
+        v.clear();
+        stack.push(v);
+    }
+}
+
 impl Pool {
-    /// Takes this thread's pool (an empty one when it is in use).
-    fn take() -> Pool {
-        POOL.try_with(|p| p.try_borrow_mut().map(|mut p| std::mem::take(&mut *p)).unwrap_or_default())
-            .unwrap_or_default()
-    }
-
-    /// Gives the pool back to this thread.
-    fn give_back(self) {
-        let _ = POOL.try_with(|p| {
-            if let Ok(mut p) = p.try_borrow_mut() {
-                if p.parts.is_empty() && p.strings.is_empty() {
-                    *p = self;
-                } else {
-                    p.absorb(self);
-                }
-            }
-        });
-    }
-
-    fn absorb(&mut self, other: Pool) {
-        for s in other.strings {
-            self.string_back(s);
-        }
-        for l in other.lists {
-            self.list_back(l);
-        }
-        for p in other.parts {
-            self.parts_back(p);
-        }
-    }
-
+    /// Keeps an event's buffers.
     #[inline]
-    fn string(&mut self, text: &str) -> String {
-        match self.strings.pop() {
-            Some(mut s) => {
-                s.push_str(text);
-                s
-            }
-            None => text.to_owned(),
+    fn recycle(&mut self, text: Vec<u8>, arena: Arena, words: Vec<u64>) {
+        keep(&mut self.texts, text);
+        keep(&mut self.spans, arena.spans);
+        keep(&mut self.words, words);
+        if arena.ints.capacity() > 0 {
+            keep(&mut self.ints, arena.ints);
+        }
+        if let Some(mut m) = arena.more
+            && self.more.len() < POOL_BUFFERS
+            && m.bools.capacity() + m.ips.capacity() * size_of::<IpNet>() <= POOL_MAX_BYTES
+        {
+            m.bools.clear();
+            m.ips.clear();
+            self.more.push(m);
         }
     }
 
-    /// A list to fill with [`ListFill`]: it may still hold the strings of a dropped event,
-    /// whose buffers are then reused in place.
-    #[inline]
-    fn list(&mut self) -> ListFill {
-        ListFill { v: self.lists.pop().unwrap_or_default(), n: 0 }
-    }
-
-    #[inline]
-    fn ints(&mut self) -> Vec<i64> {
-        self.ints.pop().unwrap_or_default()
-    }
-
-    fn parts(&mut self) -> Parts {
-        self.parts.pop().unwrap_or_else(|| Parts {
-            store: Vec::with_capacity(32),
-            lazy: Vec::new(),
-            entries: Vec::with_capacity(64),
-            index: Vec::with_capacity(128),
-        })
-    }
-
-    #[inline]
-    fn string_back(&mut self, mut s: String) {
-        if self.strings.len() < POOL_STRINGS && s.capacity() <= POOL_MAX_CAPACITY {
-            s.clear();
-            self.strings.push(s);
-        }
-    }
-
-    /// Keeps a list with its strings (refilled in place by [`ListFill`]).
-    fn list_back(&mut self, l: Vec<String>) {
-        if self.lists.len() < POOL_VECS && l.capacity() <= POOL_MAX_CAPACITY {
-            self.lists.push(l);
-        }
-    }
-
-    fn stored_back(&mut self, s: Stored) {
-        match s {
-            Stored::Str(s) => self.string_back(s),
-            Stored::Strs(l) => self.list_back(l),
-            Stored::Ints(mut v) if self.ints.len() < POOL_VECS && v.capacity() <= POOL_MAX_CAPACITY => {
-                v.clear();
-                self.ints.push(v);
-            }
-            Stored::Nested(n) => {
-                let Nested { flat, lists } = *n;
-                self.list_back(flat);
-                for l in lists {
-                    self.list_back(l);
-                }
-            }
-            _ => {}
-        }
-    }
-
-    fn parts_back(&mut self, mut p: Parts) {
-        for s in p.store.drain(..) {
-            self.stored_back(s);
-        }
-        for l in p.lazy.drain(..) {
-            if let Some(s) = l.value.into_inner() {
-                self.stored_back(s);
-            }
-        }
-        if self.parts.len() < POOL_PARTS {
-            p.entries.clear();
-            p.index.clear();
-            self.parts.push(p);
+    fn lazy_back(&mut self, mut l: Box<LazyPart>) {
+        if self.lazy.len() < POOL_BUFFERS && l.text.capacity() + l.arena.bytes() <= POOL_MAX_BYTES {
+            l.text.clear();
+            l.arena.clear();
+            l.slots.clear();
+            self.lazy.push(l);
         }
     }
 }
 
 impl Drop for JsonEvent {
     fn drop(&mut self) {
-        let parts = Parts {
-            store: std::mem::take(&mut self.store),
-            lazy: std::mem::take(&mut self.lazy),
-            entries: std::mem::take(&mut self.entries),
-            index: std::mem::take(&mut self.index),
-        };
         let _ = POOL.try_with(|p| {
             if let Ok(mut p) = p.try_borrow_mut() {
-                p.parts_back(parts);
+                let text = std::mem::take(&mut self.text).into_bytes();
+                p.recycle(text, std::mem::take(&mut self.arena), std::mem::take(&mut self.words));
+                if let Some(l) = self.lazy.take() {
+                    p.lazy_back(l);
+                }
             }
         });
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Plans: the derivations and the index of one event shape
+
+/// What every event of one shape (event type, timestamp or not, and the given fields in
+/// order with their kinds and whether their arrays are empty) derives, and its index.
+/// Derivations depend on nothing else, so they are worked out once per shape and
+/// replayed: each [`Op`] computes one derived slot from the event's data, and the lazy
+/// slots (the last ones) are the same words for every event of the shape.
+#[derive(Debug)]
+struct Plan {
+    key: Box<[u32]>,
+    /// The given fields repeat one (a legacy and a modern spelling): the fast path leaves
+    /// such an event to the `serde_json` path, which decides which one wins.
+    duplicate: bool,
+    /// See [`JsonEvent::index`].
+    index: Arc<[u32]>,
+    /// One per derived slot, in slot order after the given ones.
+    ops: Box<[Op]>,
+    /// The words of the lazy slots, which come last.
+    lazies: Box<[u64]>,
+    /// The arrays whose lengths give `process.ancestors.length`.
+    ancestors: Box<[Src]>,
+    /// The plan depends on more than the shape: it is used for its event only.
+    cacheable: bool,
+}
+
+/// A value read by a derivation: a slot of a kind, or a lazy field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Src {
+    Slot(u32, u8),
+    Lazy(LazyRef),
+}
+
+/// How a derived slot is computed from the event's other slots (whose kinds the plan
+/// knows).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Op {
+    /// `event.timestamp` from the event's timestamp.
+    Timestamp,
+    /// Element 0 of an array of that kind (`process.parent.*` from `process.ancestors.*`).
+    First(u32, u8),
+    /// The basename of a path (`Str`), a sub-span of it.
+    Basename(u32),
+    /// The basename of each path of a list (`Strs`).
+    Basenames(u32),
+    /// The byte length of a string (`Str`), the element count of a list (`Strs`).
+    Len(u32),
+    /// `process.ancestors.length`: the longest of the `Plan::ancestors` arrays.
+    AncestorsLen,
+}
+
+impl Op {
+    /// The kind of the slot it makes.
+    fn kind(self) -> u8 {
+        match self {
+            Op::Timestamp | Op::Len(_) | Op::AncestorsLen => K_INT,
+            Op::First(_, k) => match k {
+                K_BOOLS => K_BOOL,
+                K_INTS => K_INT,
+                K_STRS => K_STR,
+                K_IPS => K_IP,
+                K_NESTED => K_STRS,
+                _ => K_MISSING,
+            },
+            Op::Basename(_) => K_STR,
+            Op::Basenames(_) => K_STRS,
+        }
+    }
+}
+
+/// A field present in a shape being planned.
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    id: FieldId,
+    /// [`Info::derives`] of the field.
+    derives: u8,
+    /// Its slot; lazy ones are numbered from `LAZY` while planning.
+    slot: u32,
+}
+
+/// Lazy slots' numbers while a plan is worked out (they get their places last).
+const LAZY: u32 = 1 << 20;
+
+/// Works out a [`Plan`] on one event of its shape.
+struct Planner {
+    entries: Vec<Entry>,
+    present: Vec<u64>,
+    ops: Vec<Op>,
+    /// The lazy fields (`out` is the position; `count` is set at the end).
+    lazy: Vec<LazyRef>,
+    ancestors: Vec<Src>,
+    /// The union of the entries' `derives`: which derivation passes have work.
+    derives: u8,
+    cacheable: bool,
+}
+
+impl Planner {
+    #[inline]
+    fn has(&self, id: FieldId) -> bool {
+        let i = usize::from(id.0);
+        match self.present.get(i / 64) {
+            Some(w) => w & (1 << (i % 64)) != 0,
+            None => self.entries.iter().any(|e| e.id == id),
+        }
+    }
+
+    /// A slot of the event being planned.
+    fn slot(&self, b: &Builder<'_>, pos: u32) -> Slot {
+        match pos.checked_sub(LAZY) {
+            Some(k) => self.lazy.get(k as usize).map_or(Slot::Missing, |l| Slot::Lazy(*l)),
+            None => decode(b.kind(pos), b.word(pos)),
+        }
+    }
+
+    /// Adds a field reading slot `slot` (which it may share with others).
+    fn add_entry(&mut self, id: FieldId, slot: u32, t: &Tables) {
+        let i = usize::from(id.0);
+        if let Some(w) = self.present.get_mut(i / 64) {
+            *w |= 1 << (i % 64);
+        }
+        let derives = t.info(id).derives;
+        self.derives |= derives;
+        self.entries.push(Entry { id, derives, slot });
+    }
+
+    /// Adds a field with a derived slot, shared with the fields derived the same way from
+    /// the same slot (`exec.file.name` and its twin's `process.file.name`).
+    fn add(&mut self, b: &mut Builder<'_>, id: FieldId, op: Op, ts: Option<i64>, t: &Tables) {
+        let given = b.words.len() - self.ops.len();
+        if let Some(k) = self.ops.iter().position(|o| *o == op) {
+            self.add_entry(id, (given + k) as u32, t);
+            return;
+        }
+        let w = b.eval(op, ts, &self.ancestors);
+        b.words.push(w);
+        b.kinds.push(op.kind());
+        self.ops.push(op);
+        self.add_entry(id, (b.words.len() - 1) as u32, t);
+    }
+
+    fn add_default(&mut self, b: &mut Builder<'_>, id: FieldId, op: Op, ts: Option<i64>, t: &Tables) {
+        if !self.has(id) {
+            self.add(b, id, op, ts, t);
+        }
+    }
+
+    /// A field computed on first read; one computation is shared by every field with the
+    /// same derivation of the same slot (`exec.args` and its twin `process.args`).
+    fn lazy_default(&mut self, b: &Builder<'_>, id: FieldId, what: Derived, src: u32, t: &Tables) {
+        if self.has(id) {
+            return;
+        }
+        let k = match self.lazy.iter().position(|l| l.what == what && l.src == src) {
+            Some(k) => k,
+            None => {
+                let out = self.lazy.len() as u32;
+                self.lazy.push(LazyRef { what, src, src_kind: b.kind(src), out, count: 0 });
+                self.lazy.len() - 1
+            }
+        };
+        self.add_entry(id, LAZY + k as u32, t);
+    }
+
+    /// Derives the sensor's fields. Each pass visits the fields present when it starts,
+    /// in order, and a field already present is never replaced.
+    fn derive(&mut self, b: &mut Builder<'_>, exec: bool, ts: Option<i64>, t: &Tables) {
+        // exec: the event's process is the exec'd one.
+        if exec && self.derives & TWIN != 0 {
+            for i in 0..self.entries.len() {
+                let e = self.entries[i];
+                if e.derives & TWIN != 0
+                    && let Some(twin) = t.of(e.id).twin
+                    && !self.has(twin)
+                {
+                    self.add_entry(twin, e.slot, t);
+                }
+            }
+        }
+        // process.parent.* is ancestor 0 unless given.
+        if self.derives & PARENT != 0 {
+            for i in 0..self.entries.len() {
+                let e = self.entries[i];
+                if e.derives & PARENT == 0 {
+                    continue;
+                }
+                let Some(parent) = t.of(e.id).parent else { continue };
+                let slot = self.slot(b, e.slot);
+                if !self.has(parent) && b.arena.first(slot).is_some() {
+                    self.add(b, parent, Op::First(e.slot, encode(slot).0), ts, t);
+                }
+            }
+        }
+        // *.args* from *.argv.
+        if self.derives & ARGV != 0 {
+            for i in 0..self.entries.len() {
+                let e = self.entries[i];
+                if e.derives & ARGV == 0 {
+                    continue;
+                }
+                let Some(fam) = &t.of(e.id).argv else { continue };
+                if list_count(self.slot(b, e.slot)).is_none() {
+                    continue;
+                }
+                if let Some((d, array)) = fam.args {
+                    self.lazy_default(b, d, Derived::Args { array }, e.slot, t);
+                }
+                if let Some(d) = fam.flags {
+                    self.lazy_default(b, d, Derived::Flags { nested: fam.nested }, e.slot, t);
+                }
+                if let Some(d) = fam.options {
+                    self.lazy_default(b, d, Derived::Options { nested: fam.nested }, e.slot, t);
+                }
+            }
+        }
+        // *.file.name from *.file.path: the basename is a sub-span of the path.
+        if self.derives & NAME != 0 {
+            for i in 0..self.entries.len() {
+                let e = self.entries[i];
+                if e.derives & NAME == 0 {
+                    continue;
+                }
+                let Some(name) = t.of(e.id).name else { continue };
+                if self.has(name) {
+                    continue;
+                }
+                match self.slot(b, e.slot) {
+                    Slot::Str(_) => self.add(b, name, Op::Basename(e.slot), ts, t),
+                    Slot::Strs(_) => self.add(b, name, Op::Basenames(e.slot), ts, t),
+                    _ => {}
+                }
+            }
+        }
+        // .length fields, process.ancestors.length.
+        if self.derives & (LENGTH | IN_ANCESTORS) != 0 {
+            for i in 0..self.entries.len() {
+                let e = self.entries[i];
+                let slot = self.slot(b, e.slot);
+                let src = match slot {
+                    Slot::Lazy(l) => Src::Lazy(l),
+                    s => Src::Slot(e.slot, encode(s).0),
+                };
+                if e.derives & IN_ANCESTORS != 0 && !self.ancestors.contains(&src) {
+                    self.ancestors.push(src);
+                }
+                if e.derives & LENGTH == 0 {
+                    continue;
+                }
+                let Some((len_field, is_array)) = t.of(e.id).length else { continue };
+                if self.has(len_field) {
+                    continue;
+                }
+                // (No lazily derived field has a `.length`: see the tables test.)
+                match slot {
+                    Slot::Str(_) => self.add(b, len_field, Op::Len(e.slot), ts, t),
+                    Slot::Strs(_) if is_array => self.lazy_default(b, len_field, Derived::Lengths, e.slot, t),
+                    Slot::Strs(_) => self.add(b, len_field, Op::Len(e.slot), ts, t),
+                    _ => {}
+                }
+            }
+            let (longest, exact) = b.longest(&self.ancestors);
+            self.cacheable &= exact;
+            if longest > 0
+                && let Some(f) = t.ancestors_length
+            {
+                self.add_default(b, f, Op::AncestorsLen, ts, t);
+            }
+        }
     }
 }
 
@@ -594,311 +1203,463 @@ impl Drop for JsonEvent {
 // Building an event
 
 /// An event under construction: given values, then derivations.
-struct Builder {
-    pool: Pool,
-    store: Vec<Stored>,
-    lazy: Vec<Lazy>,
-    entries: Vec<(FieldId, View)>,
-    index: Vec<u32>,
-    present: [u64; MAX_FIELDS / 64],
+struct Builder<'p> {
+    pool: &'p mut Pool,
+    /// The strings' bytes (valid UTF-8 pieces of the JSON text, or unescaped strings).
+    text: Vec<u8>,
+    arena: Arena,
+    words: Vec<u64>,
+    /// The shape: per given field `id << 16 | kind << 8 | emptiness bits`.
+    key: Vec<u32>,
+    /// Each slot's kind, while a plan is worked out.
+    kinds: Vec<u8>,
+    /// The buffers are new, not from the pool.
+    fresh: bool,
 }
 
-impl Builder {
-    fn new() -> Builder {
-        let mut pool = Pool::take();
-        let Parts { store, lazy, entries, index } = pool.parts();
-        Builder { pool, store, lazy, entries, index, present: [0; MAX_FIELDS / 64] }
+impl<'p> Builder<'p> {
+    /// A builder for a JSON text of `len` bytes.
+    #[inline]
+    fn new(pool: &'p mut Pool, len: usize) -> Builder<'p> {
+        // Values are typically a third of the text.
+        let fresh = pool.texts.is_empty();
+        let text = reuse(&mut pool.texts, len / 3 + 16);
+        // (The rarer buffers only when some are at hand.)
+        let arena = Arena {
+            spans: reuse(&mut pool.spans, 16),
+            ints: pool.ints.pop().unwrap_or_default(),
+            more: pool.more.pop(),
+        };
+        let words = reuse(&mut pool.words, 32);
+        let key = std::mem::take(&mut pool.key);
+        let kinds = std::mem::take(&mut pool.kinds);
+        if pool.next_key.is_empty() {
+            pool.next_key = vec![NO_KEY; Schema::linux().fields().len() + 1];
+        }
+        Builder { pool, text, arena, words, key, kinds, fresh }
     }
 
+    /// A given value, in the order of the JSON. (Its kind is in the key.)
     #[inline]
-    fn has(&self, id: FieldId) -> bool {
-        let i = usize::from(id.0);
-        if i < MAX_FIELDS {
-            self.present[i / 64] & (1 << (i % 64)) != 0
-        } else {
-            self.entries.iter().any(|(k, _)| *k == id)
+    fn given(&mut self, id: FieldId, slot: Slot) {
+        let (k, w) = encode(slot);
+        self.words.push(w);
+        self.key.push(u32::from(id.0) << 16 | u32::from(k) << 8 | self.arena.emptiness(slot));
+    }
+
+    /// A given value as its kind and word, with its emptiness bits (see [`Self::given`]).
+    #[inline(always)]
+    fn given_word(&mut self, id: FieldId, kind: u8, word: u64, emptiness: u32) {
+        self.words.push(word);
+        self.key.push(u32::from(id.0) << 16 | u32::from(kind) << 8 | emptiness);
+    }
+
+    /// Replaces a given value (the `serde_json` path: the later of two spellings wins).
+    fn replace(&mut self, pos: usize, slot: Slot) {
+        let (k, w) = encode(slot);
+        let e = self.arena.emptiness(slot);
+        if let (Some(word), Some(key)) = (self.words.get_mut(pos), self.key.get_mut(pos)) {
+            *word = w;
+            *key = (*key & 0xFFFF_0000) | u32::from(k) << 8 | e;
         }
     }
 
     #[inline]
-    fn mark(&mut self, id: FieldId) {
-        let i = usize::from(id.0);
-        if i < MAX_FIELDS {
-            self.present[i / 64] |= 1 << (i % 64);
-        }
+    fn word(&self, pos: u32) -> u64 {
+        self.words.get(pos as usize).copied().unwrap_or_default()
     }
 
-    /// Sets a given field; `false` when it was already set (the value is replaced).
-    fn set(&mut self, id: FieldId, v: Stored) -> bool {
-        if self.has(id) {
-            if let Some(e) = self.entries.iter().find(|(k, _)| *k == id) {
-                let old = std::mem::replace(&mut self.store[usize::from(e.1.pos)], v);
-                self.pool.stored_back(old);
+    #[inline]
+    fn kind(&self, pos: u32) -> u8 {
+        self.kinds.get(pos as usize).copied().unwrap_or(K_MISSING)
+    }
+
+    /// Computes a derived slot's word (of kind `op.kind()`).
+    #[inline(always)]
+    fn eval(&mut self, op: Op, ts: Option<i64>, ancestors: &[Src]) -> u64 {
+        match op {
+            Op::Timestamp => ts.unwrap_or_default() as u64,
+            Op::First(s, kind) => {
+                // (The plan has this op only for a non-empty array.)
+                let first = word_span(self.word(s)).start as usize;
+                match kind {
+                    // A span of the text; for a per-element list, element 0's range.
+                    K_STRS | K_NESTED => self.arena.spans.get(first).map_or(0, |s| span_word(*s)),
+                    K_INTS => self.arena.ints.get(first).map_or(0, |i| *i as u64),
+                    K_BOOLS => self.arena.bools().get(first).map_or(0, |b| u64::from(*b)),
+                    _ => first as u64,
+                }
             }
-            return false;
-        }
-        self.push(id, v);
-        true
-    }
-
-    #[inline]
-    fn push(&mut self, id: FieldId, v: Stored) {
-        let pos = self.store.len() as u16;
-        self.store.push(v);
-        self.entries.push((id, View { pos, mode: 0 }));
-        self.mark(id);
-    }
-
-    fn set_default(&mut self, id: FieldId, v: Stored) {
-        if !self.has(id) {
-            self.push(id, v);
+            Op::Basename(s) => span_word(basename_span(&self.text, word_span(self.word(s)))),
+            Op::Basenames(s) => {
+                let r = word_span(self.word(s));
+                let start = self.arena.spans.len();
+                for k in r.range() {
+                    let p = self.arena.spans.get(k).copied().unwrap_or_default();
+                    let b = basename_span(&self.text, p);
+                    self.arena.push_span(b);
+                }
+                self.arena.spans_from(start).map_or(0, span_word)
+            }
+            Op::Len(s) => self.word(s) >> 32,
+            Op::AncestorsLen => self.longest(ancestors).0 as u64,
         }
     }
 
-    #[inline]
-    fn view_default(&mut self, id: FieldId, view: View) {
-        if !self.has(id) {
-            self.entries.push((id, view));
-            self.mark(id);
+    /// The longest array among these slots, without computing a lazy value when its
+    /// recipe tells; and whether the shape alone decides whether it is 0.
+    fn longest(&self, arrays: &[Src]) -> (usize, bool) {
+        let mut exact = true;
+        let mut longest = 0;
+        for a in arrays {
+            let slot = match *a {
+                Src::Slot(s, kind) => decode(kind, self.word(s)),
+                Src::Lazy(l) => Slot::Lazy(l),
+            };
+            let n = match slot {
+                Slot::Lazy(l) => {
+                    let src = decode(l.src_kind, self.word(l.src));
+                    match l.what {
+                        Derived::Args { array: false } => 0,
+                        Derived::Args { array: true }
+                        | Derived::Flags { nested: true }
+                        | Derived::Options { nested: true } => list_count(src).unwrap_or(0),
+                        Derived::Lengths => Arena::array_len(src),
+                        // Never under `process.ancestors` (their argv is per element):
+                        // counted, and the plan is not reused.
+                        Derived::Flags { nested: false } | Derived::Options { nested: false } => {
+                            exact = false;
+                            let text = std::str::from_utf8(&self.text).unwrap_or_default();
+                            let flags = matches!(l.what, Derived::Flags { .. });
+                            self.arena
+                                .arg_lists(src)
+                                .iter()
+                                .map(|list| {
+                                    let argv = self.arena.strs(text, *list);
+                                    if flags {
+                                        crate::value::args::args_flags_borrowed(&argv).len()
+                                    } else {
+                                        crate::value::args::args_options(&argv).len()
+                                    }
+                                })
+                                .sum()
+                        }
+                    }
+                }
+                other => Arena::array_len(other),
+            };
+            longest = longest.max(n);
         }
+        (longest, exact)
     }
 
-    /// A field computed on first read; one computation is shared by every field with the
-    /// same derivation of the same source (`exec.args` and its twin `process.args`).
-    fn lazy_default(&mut self, id: FieldId, what: Derived, src: View) {
-        if self.has(id) {
-            return;
-        }
-        let pos = match self.lazy.iter().position(|l| l.what == what && l.src == src) {
-            Some(p) => p,
-            None => {
-                self.lazy.push(Lazy { what, src, value: OnceLock::new() });
-                self.lazy.len() - 1
+    /// Derives and indexes (through the plan of the event's shape), and hands the event
+    /// its buffers. `None` when the given fields repeat one; the builder is then left
+    /// for [`Builder::abandon`].
+    fn finish(mut self, event_type: &'static str, etype: u8, timestamp: Option<i64>, t: &Tables) -> Option<JsonEvent> {
+        let exec = event_type == "exec";
+        self.key.push(u32::from(etype) << 8 | u32::from(exec) << 1 | u32::from(timestamp.is_some()));
+        let hash = self.key.iter().fold(0, |h, w| key_add(h, u64::from(*w)));
+        let plan = match self.pool.plans.get(&hash) {
+            Some(p) if *p.key == *self.key => Arc::clone(p),
+            _ => {
+                let p = Arc::new(self.plan(exec, timestamp, t));
+                if p.cacheable {
+                    if self.pool.plans.len() >= MAX_PLANS {
+                        self.pool.plans.clear();
+                    }
+                    self.pool.plans.insert(hash, Arc::clone(&p));
+                }
+                p
             }
         };
-        self.view_default(id, View { pos: pos as u16, mode: LAZY });
-    }
-
-    fn seen(&self, view: View) -> Seen<'_> {
-        seen(&self.store, &self.lazy, view)
-    }
-
-    /// The element count of a view for `process.ancestors.length`, without computing a
-    /// lazy value when its recipe tells.
-    fn array_len(&self, view: View) -> usize {
-        if view.mode & LAZY == 0 {
-            return self.seen(view).array_len();
+        if plan.duplicate {
+            self.abandon();
+            return None;
         }
-        let Some(l) = self.lazy.get(usize::from(view.pos)) else { return 0 };
-        if l.value.get().is_none() {
-            let src = self.seen(l.src);
-            match l.what {
-                Derived::Args { array: false } => return 0,
-                Derived::Args { array: true } | Derived::Flags { nested: true } | Derived::Options { nested: true } => {
-                    return src.list_count().unwrap_or(0);
-                }
-                Derived::Basenames | Derived::Lengths => return src.array_len(),
-                Derived::Flags { nested: false } | Derived::Options { nested: false } => {}
-            }
+        for op in &plan.ops {
+            let w = self.eval(*op, timestamp, &plan.ancestors);
+            self.words.push(w);
         }
-        self.seen(view).array_len()
-    }
-
-    fn derive(&mut self, event_type: &str, t: &Tables) {
-        // exec: the event's process is the exec'd one.
-        if event_type == "exec" {
-            for i in 0..self.entries.len() {
-                let (id, view) = self.entries[i];
-                if let Some(twin) = t.of(id).twin {
-                    self.view_default(twin, view);
-                }
-            }
+        self.words.extend_from_slice(&plan.lazies);
+        if self.fresh {
+            // An event kept in memory keeps its buffers: no spare room. (Buffers from
+            // the pool keep theirs for the events to come.)
+            self.text.shrink_to_fit();
+            self.arena.spans.shrink_to_fit();
+            self.words.shrink_to_fit();
         }
-        // process.parent.* is ancestor 0 unless given.
-        for i in 0..self.entries.len() {
-            let (id, view) = self.entries[i];
-            let Some(parent) = t.of(id).parent else { continue };
-            if view.mode == 0 && !self.has(parent) && self.seen(view).array_len() > 0 {
-                self.view_default(parent, View { pos: view.pos, mode: FIRST });
-            }
-        }
-        // *.args* from *.argv.
-        for i in 0..self.entries.len() {
-            let (id, view) = self.entries[i];
-            let Some(fam) = &t.of(id).argv else { continue };
-            if self.seen(view).list_count().is_none() {
-                continue;
-            }
-            if let Some((d, array)) = fam.args {
-                self.lazy_default(d, Derived::Args { array }, view);
-            }
-            if let Some(d) = fam.flags {
-                self.lazy_default(d, Derived::Flags { nested: fam.nested }, view);
-            }
-            if let Some(d) = fam.options {
-                self.lazy_default(d, Derived::Options { nested: fam.nested }, view);
-            }
-        }
-        // *.file.name from *.file.path.
-        for i in 0..self.entries.len() {
-            let (id, view) = self.entries[i];
-            let Some(name) = t.of(id).name else { continue };
-            if self.has(name) {
-                continue;
-            }
-            match self.seen(view) {
-                Seen::Str(_) if view.mode & (BASENAME | LAZY) == 0 => {
-                    self.view_default(name, View { pos: view.pos, mode: view.mode | BASENAME });
-                }
-                Seen::Str(p) => {
-                    let v = Stored::Str(basename(p).to_owned());
-                    self.set_default(name, v);
-                }
-                Seen::Strs(_) => self.lazy_default(name, Derived::Basenames, view),
-                _ => {}
-            }
-        }
-        self.derive_lengths(t);
-    }
-
-    fn derive_lengths(&mut self, t: &Tables) {
-        let mut ancestors = 0usize;
-        for i in 0..self.entries.len() {
-            let (id, view) = self.entries[i];
-            let d = t.of(id);
-            if d.in_ancestors {
-                ancestors = ancestors.max(self.array_len(view));
-            }
-            let Some((len_field, is_array)) = d.length else { continue };
-            if self.has(len_field) {
-                continue;
-            }
-            match self.seen(view) {
-                Seen::Str(s) => {
-                    let n = s.len() as i64;
-                    self.set_default(len_field, Stored::Int(n));
-                }
-                Seen::Strs(_) if is_array => self.lazy_default(len_field, Derived::Lengths, view),
-                Seen::Strs(a) => {
-                    let n = a.len() as i64;
-                    self.set_default(len_field, Stored::Int(n));
-                }
-                _ => {}
-            }
-        }
-        if ancestors > 0
-            && let Some(f) = t.ancestors_length
-        {
-            self.set_default(f, Stored::Int(ancestors as i64));
-        }
-    }
-
-    /// Derives, indexes, and hands the event its buffers (the builder is left empty).
-    fn finish(&mut self, event_type: &'static str, timestamp: Option<i64>, t: &Tables) -> JsonEvent {
-        if let (Some(ts), Some(f)) = (timestamp, t.timestamp) {
-            self.set_default(f, Stored::Int(ts));
-        }
-        self.derive(event_type, t);
-        debug_assert!(self.store.len() < MAX_POS && self.lazy.len() < MAX_POS);
-        let size = (self.entries.len() * 2).next_power_of_two().max(8);
-        let mut index = std::mem::take(&mut self.index);
-        index.clear();
-        index.resize(size, EMPTY);
-        for (id, view) in &self.entries {
-            let mut slot = slot_of(*id, size);
-            while index[slot] != EMPTY {
-                slot = (slot + 1) & (size - 1);
-            }
-            index[slot] = u32::from(id.0) << 16 | u32::from(view.pos) << 3 | u32::from(view.mode);
-        }
-        std::mem::take(&mut self.pool).give_back();
-        JsonEvent {
+        let text = std::mem::take(&mut self.text);
+        let Ok(text) = String::from_utf8(text) else {
+            // Never: the text is pieces of a `str` and strings unescaped into it.
+            self.abandon();
+            return None;
+        };
+        let event = JsonEvent {
             event_type,
-            store: std::mem::take(&mut self.store),
-            lazy: std::mem::take(&mut self.lazy),
-            entries: std::mem::take(&mut self.entries),
-            index,
+            index: Arc::clone(&plan.index),
+            words: std::mem::take(&mut self.words),
+            text,
+            arena: std::mem::take(&mut self.arena),
+            lazy: OnceLock::new(),
             timestamp,
-        }
-    }
-
-    /// Gives the buffers back when the fast path bails.
-    fn abandon(&mut self) {
-        let parts = Parts {
-            store: std::mem::take(&mut self.store),
-            lazy: std::mem::take(&mut self.lazy),
-            entries: std::mem::take(&mut self.entries),
-            index: std::mem::take(&mut self.index),
         };
-        self.pool.parts_back(parts);
-        std::mem::take(&mut self.pool).give_back();
+        self.release_scratch();
+        Some(event)
     }
-}
 
-fn seen<'a>(store: &'a [Stored], lazy: &'a [Lazy], view: View) -> Seen<'a> {
-    let pos = usize::from(view.pos);
-    let s = if view.mode & LAZY != 0 {
-        let Some(l) = lazy.get(pos) else { return Seen::None };
-        l.value.get_or_init(|| compute(store, lazy, l.what, l.src))
-    } else {
-        let Some(s) = store.get(pos) else { return Seen::None };
-        s
-    };
-    let first = view.mode & FIRST != 0;
-    let seen = match (s, first) {
-        (Stored::Bool(b), false) => Seen::Bool(*b),
-        (Stored::Int(i), false) => Seen::Int(*i),
-        (Stored::Str(s), false) => Seen::Str(s),
-        (Stored::Ip(ip), false) => Seen::Ip(*ip),
-        (Stored::Bools(v), false) => Seen::Bools(v),
-        (Stored::Ints(v), false) => Seen::Ints(v),
-        (Stored::Strs(v), false) => Seen::Strs(v),
-        (Stored::Ips(v), false) => Seen::Ips(v),
-        (Stored::Nested(n), false) => Seen::Nested(&n.flat, &n.lists),
-        (Stored::Bools(v), true) => v.first().map_or(Seen::None, |b| Seen::Bool(*b)),
-        (Stored::Ints(v), true) => v.first().map_or(Seen::None, |i| Seen::Int(*i)),
-        (Stored::Strs(v), true) => v.first().map_or(Seen::None, |s| Seen::Str(s)),
-        (Stored::Ips(v), true) => v.first().map_or(Seen::None, |i| Seen::Ip(*i)),
-        (Stored::Nested(n), true) => n.lists.first().map_or(Seen::None, |l| Seen::Strs(l)),
-        (_, true) => Seen::None,
-    };
-    match seen {
-        Seen::Str(p) if view.mode & BASENAME != 0 => Seen::Str(basename(p)),
-        other => other,
-    }
-}
-
-/// Computes a lazy field from its source, as the sensor derives it.
-fn compute(store: &[Stored], lazy: &[Lazy], what: Derived, src: View) -> Stored {
-    let src = seen(store, lazy, src);
-    let lists = src.lists().unwrap_or_default();
-    let per = |f: &dyn Fn(&[String]) -> Vec<String>, nested_out: bool| -> Stored {
-        if nested_out {
-            nested(lists.iter().map(|l| f(l)).collect())
-        } else if let [one] = lists.as_slice() {
-            Stored::Strs(f(one))
-        } else {
-            Stored::Strs(lists.iter().flat_map(|l| f(l)).collect())
+    /// Works out the plan of this event's shape (leaving the event as it was).
+    fn plan(&mut self, exec: bool, ts: Option<i64>, t: &Tables) -> Plan {
+        let given = self.words.len();
+        let spans = self.arena.spans.len();
+        self.kinds.clear();
+        self.kinds.extend(self.key[..given].iter().map(|k| (k >> 8) as u8 & 15));
+        let mut p = Planner {
+            entries: Vec::with_capacity(given * 2),
+            present: vec![0; Schema::linux().fields().len().div_ceil(64)],
+            ops: Vec::new(),
+            lazy: Vec::new(),
+            ancestors: Vec::new(),
+            derives: 0,
+            cacheable: true,
+        };
+        let mut duplicate = false;
+        for (pos, k) in self.key[..given].iter().enumerate() {
+            let id = FieldId((k >> 16) as u16);
+            duplicate |= p.has(id);
+            p.add_entry(id, pos as u32, t);
         }
-    };
-    match what {
-        Derived::Args { array: true } => Stored::Strs(lists.iter().map(|l| crate::value::args::args(l)).collect()),
-        Derived::Args { array: false } => match lists.as_slice() {
-            [one] => Stored::Str(crate::value::args::args(one)),
-            many => Stored::Str(many.iter().map(|l| crate::value::args::args(l)).collect()),
-        },
-        Derived::Flags { nested } => per(&|l| crate::value::args::args_flags(l), nested),
-        Derived::Options { nested } => per(&|l| crate::value::args::args_options(l), nested),
-        Derived::Basenames => match src {
-            Seen::Strs(a) => Stored::Strs(a.iter().map(|p| basename(p).to_owned()).collect()),
-            _ => Stored::Strs(Vec::new()),
-        },
-        Derived::Lengths => match src {
-            Seen::Strs(a) => Stored::Ints(a.iter().map(|s| s.len() as i64).collect()),
-            _ => Stored::Ints(Vec::new()),
-        },
+        if !duplicate {
+            if let (Some(_), Some(f)) = (ts, t.timestamp) {
+                p.add_default(self, f, Op::Timestamp, ts, t);
+            }
+            p.derive(self, exec, ts, t);
+        }
+        // The lazy slots go last.
+        let first_lazy = self.words.len() as u32;
+        let count = p.lazy.len() as u32;
+        let fits = self.words.len() + p.lazy.len() <= MAX_SLOTS;
+        let lazy_ref = |l: LazyRef| LazyRef { count, ..l };
+        let size = (p.entries.len() * 4).next_power_of_two().max(16);
+        let mut index = vec![EMPTY; size];
+        for e in &p.entries {
+            let (slot, kind) = match e.slot.checked_sub(LAZY) {
+                Some(k) => (first_lazy + k, K_LAZY),
+                None => (e.slot, self.kind(e.slot)),
+            };
+            let mut i = slot_of(e.id, size - 1);
+            while index[i] != EMPTY {
+                i = (i + 1) & (size - 1);
+            }
+            index[i] = u32::from(e.id.0) << 16 | u32::from(kind) << 12 | (slot & 0xFFF);
+        }
+        let ancestors = p
+            .ancestors
+            .iter()
+            .map(|a| match *a {
+                Src::Lazy(l) => Src::Lazy(lazy_ref(l)),
+                s => s,
+            })
+            .collect();
+        self.words.truncate(given);
+        self.kinds.clear();
+        self.arena.spans.truncate(spans);
+        Plan {
+            key: self.key.clone().into_boxed_slice(),
+            duplicate: duplicate || !fits,
+            index: index.into(),
+            ops: p.ops.into_boxed_slice(),
+            lazies: p.lazy.iter().map(|l| lazy_word(lazy_ref(*l))).collect(),
+            ancestors,
+            cacheable: p.cacheable,
+        }
+    }
+
+    /// Gives the scratch space back to the pool.
+    #[inline]
+    fn release_scratch(&mut self) {
+        self.key.clear();
+        self.pool.key = std::mem::take(&mut self.key);
+        self.pool.kinds = std::mem::take(&mut self.kinds);
+    }
+
+    /// Gives the buffers back when the event is not built (the fast path bails, or an
+    /// error).
+    fn abandon(mut self) {
+        let text = std::mem::take(&mut self.text);
+        let arena = std::mem::take(&mut self.arena);
+        let words = std::mem::take(&mut self.words);
+        self.pool.recycle(text, arena, words);
+        self.release_scratch();
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Lazily derived fields
+
+impl JsonEvent {
+    /// The lazy fields' values, computed on first use (`count` of them: see [`LazyRef`]).
+    fn lazy_part(&self, count: u32) -> &LazyPart {
+        self.lazy.get_or_init(|| self.compute_lazy(count as usize))
+    }
+
+    /// Computes every lazy field, as the sensor derives it.
+    #[inline(never)]
+    fn compute_lazy(&self, count: usize) -> Box<LazyPart> {
+        let pooled = POOL.try_with(|p| p.try_borrow_mut().ok().and_then(|mut p| p.lazy.pop())).ok().flatten();
+        let fresh = pooled.is_none();
+        let mut part = pooled.unwrap_or_default();
+        let lazies = self.words.get(self.words.len().saturating_sub(count)..).unwrap_or_default();
+        let src = |l: LazyRef| decode(l.src_kind, self.words.get(l.src as usize).copied().unwrap_or_default());
+        if fresh {
+            // Room for the usual case (the arguments of argv, a few flags and options).
+            let (mut bytes, mut items) = (0, 0);
+            for w in lazies {
+                if let Some(r) = self.arena.flat_of(src(word_lazy(*w))) {
+                    let spans = self.arena.spans.get(r.range()).unwrap_or_default();
+                    bytes += spans.iter().map(|s| s.len as usize + 1).sum::<usize>();
+                    items += spans.len() + 1;
+                }
+            }
+            part.text.reserve(bytes + bytes / 2);
+            part.arena.spans.reserve(items);
+            part.slots.reserve_exact(lazies.len());
+        }
+        for w in lazies {
+            let l = word_lazy(*w);
+            let LazyPart { text, arena, .. } = &mut *part;
+            let value = compute(&self.text, &self.arena, text, arena, l.what, src(l)).unwrap_or(Slot::Missing);
+            part.slots.push(value);
+        }
+        if fresh {
+            // An event kept in memory keeps this: no spare room. (A pooled part keeps
+            // its room for the events to come.)
+            part.text.shrink_to_fit();
+            part.arena.spans.shrink_to_fit();
+            part.arena.ints.shrink_to_fit();
+        }
+        part
+    }
+}
+
+impl Arena {
+    /// Every string of a list or per-element list.
+    fn flat_of(&self, slot: Slot) -> Option<Span> {
+        match slot {
+            Slot::Strs(r) => Some(r),
+            Slot::Nested(b) => self.flat(b),
+            _ => None,
+        }
+    }
+}
+
+/// Calls `f` with the strings of a range of `spans`, as a slice (on the stack when short).
+fn with_strs<R>(text: &str, a: &Arena, r: Span, f: impl FnOnce(&[&str]) -> R) -> R {
+    let spans = a.spans.get(r.range()).unwrap_or_default();
+    let mut short = [""; 32];
+    if spans.len() <= short.len() {
+        let mut n = 0;
+        for s in spans {
+            if let (Some(v), Some(slot)) = (text.get(s.range()), short.get_mut(n)) {
+                *slot = v;
+                n += 1;
+            }
+        }
+        f(short.get(..n).unwrap_or_default())
+    } else {
+        f(&a.strs(text, r))
+    }
+}
+
+/// Computes a lazy field from `src` (read in `text` and `a`) into `out_text` and `out`;
+/// `None` past 4 GiB.
+fn compute(text: &str, a: &Arena, out_text: &mut String, out: &mut Arena, what: Derived, src: Slot) -> Option<Slot> {
+    use crate::value::args;
+    // The argument lists: one, or one per element.
+    let one;
+    let lists: &[Span] = match src {
+        Slot::Strs(r) => {
+            one = [r];
+            &one
+        }
+        Slot::Nested(b) => a.bounds(b),
+        _ => &[],
+    };
+    Some(match what {
+        Derived::Args { array } => {
+            // The arguments joined with single spaces (`value::args::args`).
+            let joined = |out_text: &mut String, l: Span| {
+                let items = a.spans.get(l.range()).unwrap_or_default();
+                for (i, s) in items.iter().filter_map(|s| text.get(s.range())).enumerate() {
+                    if i > 0 {
+                        out_text.push(' ');
+                    }
+                    out_text.push_str(s);
+                }
+            };
+            if array {
+                let start = out.spans.len();
+                for l in lists {
+                    let at = out_text.len();
+                    joined(out_text, *l);
+                    let s = range_from(at, out_text.len())?;
+                    out.push_span(s);
+                }
+                Slot::Strs(out.spans_from(start)?)
+            } else {
+                // One list: its arguments; several: each list's, concatenated.
+                let start = out_text.len();
+                for l in lists {
+                    joined(out_text, *l);
+                }
+                Slot::Str(range_from(start, out_text.len())?)
+            }
+        }
+        Derived::Flags { nested } | Derived::Options { nested } => {
+            let flags = matches!(what, Derived::Flags { .. });
+            let at = out.spans.len();
+            // Each element's range of items, kept aside until every item is in.
+            let mut bounds: Vec<Span> = Vec::new();
+            for l in lists {
+                let start = out.spans.len();
+                with_strs(text, a, *l, |argv| -> Option<()> {
+                    if flags {
+                        for f in args::args_flags_borrowed(argv) {
+                            let s = push_string(out_text, f)?;
+                            out.push_span(s);
+                        }
+                    } else {
+                        for o in args::args_options(argv) {
+                            let s = push_string(out_text, &o)?;
+                            out.push_span(s);
+                        }
+                    }
+                    Some(())
+                })?;
+                if nested {
+                    bounds.push(out.spans_from(start)?);
+                }
+            }
+            if nested {
+                let b = out.spans.len();
+                out.spans.extend(bounds);
+                Slot::Nested(out.spans_from(b)?)
+            } else {
+                Slot::Strs(out.spans_from(at)?)
+            }
+        }
+        Derived::Lengths => {
+            let start = out.ints.len();
+            if let Slot::Strs(r) = src {
+                out.ints.extend(a.spans.get(r.range()).unwrap_or_default().iter().map(|s| i64::from(s.len)));
+            }
+            Slot::Ints(range_from(start, out.ints.len())?)
+        }
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Reading
 
 impl std::str::FromStr for JsonEvent {
     type Err = JsonEventError;
@@ -927,7 +1688,7 @@ impl JsonEvent {
         let Some(Json::String(type_name)) = get("type") else {
             return err("the event has no `type` string");
         };
-        let Some(event_type) = t.event_type(type_name) else {
+        let Some((event_type, etype)) = t.event_type(type_name) else {
             let mut msg = format!("unknown event type `{type_name}`");
             if let Some(s) = crate::suggest::closest(type_name, schema.event_types().into_iter()) {
                 msg.push_str(&format!(" (did you mean `{s}`?)"));
@@ -941,106 +1702,250 @@ impl JsonEvent {
             }
             Some(_) => return err("`timestamp` must be an integer (ns)"),
         };
-        let mut given = Vec::new();
-        match get("values") {
-            None | Some(Json::Null) => {}
-            Some(Json::Object(values)) => {
-                for (name, v) in values {
-                    let Some(def) = schema.lookup(name) else {
-                        let mut msg = format!("unknown field `{name}`");
-                        if let Some(s) = schema.suggest_field(name) {
-                            msg.push_str(&format!(" (did you mean `{s}`?)"));
-                        }
-                        return err(msg);
-                    };
-                    if let Some(t) = &def.event_type
-                        && t != event_type
-                    {
-                        return err(format!("field `{name}` belongs to `{t}` events, not `{event_type}`"));
-                    }
-                    given.push((def.id, convert(schema, def, v)?));
+        with_pool(|pool| {
+            let mut b = Builder::new(pool, 0);
+            let given = match get("values") {
+                None | Some(Json::Null) => Ok(()),
+                Some(Json::Object(values)) => given_values(schema, values, event_type, &mut b),
+                Some(_) => err("`values` must be an object"),
+            };
+            match given {
+                // (The given fields are distinct: `finish` only fails past 4 GiB.)
+                Ok(()) => b.finish(event_type, etype, timestamp, t).ok_or_else(too_large),
+                Err(e) => {
+                    b.abandon();
+                    Err(e)
                 }
             }
-            Some(_) => return err("`values` must be an object"),
-        }
-        let mut b = Builder::new();
-        for (id, v) in given {
-            b.set(id, v);
-        }
-        Ok(b.finish(event_type, timestamp, t))
+        })
     }
 
-    #[inline]
-    fn get(&self, id: FieldId) -> Option<View> {
-        let size = self.index.len();
-        if size == 0 {
-            return None;
-        }
-        let mut slot = slot_of(id, size);
+    /// The kind and word of a field's slot.
+    #[inline(always)]
+    fn find(&self, id: FieldId) -> Option<(u8, u64)> {
+        let mask = self.index.len().wrapping_sub(1);
+        let mut pos = slot_of(id, mask);
         loop {
-            let e = self.index[slot];
+            let e = *self.index.get(pos)?;
             if e == EMPTY {
                 return None;
             }
             if (e >> 16) as u16 == id.0 {
-                return Some(View { pos: ((e >> 3) & (MAX_POS as u32 - 1)) as u16, mode: (e & 7) as u8 });
+                return Some(((e >> 12) as u8 & 15, *self.words.get((e & 0xFFF) as usize)?));
             }
-            slot = (slot + 1) & (size - 1);
+            pos = (pos + 1) & mask;
         }
     }
 
+    /// The slot of a field.
     #[inline]
-    fn seen(&self, view: View) -> Seen<'_> {
-        seen(&self.store, &self.lazy, view)
+    fn slot(&self, id: FieldId) -> Option<Slot> {
+        self.find(id).map(|(kind, w)| decode(kind, w))
+    }
+
+    /// A slot's value, from the lazy part for a lazy slot.
+    #[inline(never)]
+    fn value(&self, slot: Slot) -> Value<'_> {
+        match slot {
+            Slot::Lazy(l) => self.lazy_value(l),
+            s => self.arena.value(&self.text, s),
+        }
+    }
+
+    /// A lazily derived field's value (the usual kinds inline).
+    #[inline(never)]
+    fn lazy_value(&self, l: LazyRef) -> Value<'_> {
+        let part = self.lazy_part(l.count);
+        match part.slots.get(l.out as usize) {
+            Some(Slot::Str(s)) => part.text.get(s.range()).map_or(Value::Missing, Value::Str),
+            Some(Slot::Strs(r)) => match part.arena.spans.get(r.range()) {
+                Some(spans) => Value::Strs(StrList::Packed { text: &part.text, spans }),
+                None => Value::Missing,
+            },
+            Some(s) => part.arena.value(&part.text, *s),
+            None => Value::Missing,
+        }
+    }
+
+    /// Element `index` of a per-element list field (`process.ancestors.argv`): the
+    /// element's own list; `None` when the field is not one.
+    fn nested_element(&self, slot: Slot, index: usize) -> Option<Value<'_>> {
+        match slot {
+            Slot::Nested(_) => Some(self.arena.nested_element(&self.text, slot, index).unwrap_or(Value::Missing)),
+            Slot::Lazy(LazyRef { out, count, .. }) => {
+                let l = self.lazy_part(count);
+                let s = *l.slots.get(out as usize)?;
+                matches!(s, Slot::Nested(_))
+                    .then(|| l.arena.nested_element(&l.text, s, index).unwrap_or(Value::Missing))
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether a field holds one list per element, and how many.
+    fn nested_len(&self, id: FieldId) -> Option<usize> {
+        let slot = match self.slot(id)? {
+            Slot::Lazy(LazyRef { out, count, .. }) => *self.lazy_part(count).slots.get(out as usize)?,
+            s => s,
+        };
+        match slot {
+            Slot::Nested(b) => Some(b.len as usize),
+            _ => None,
+        }
     }
 
     /// The fields present, given or derived, in no particular order.
     pub fn field_ids(&self) -> impl Iterator<Item = FieldId> + '_ {
-        self.entries.iter().map(|(id, _)| *id)
+        self.index.iter().filter(|e| **e != EMPTY).map(|e| FieldId((e >> 16) as u16))
     }
 }
 
 impl PartialEq for JsonEvent {
     fn eq(&self, other: &JsonEvent) -> bool {
         let fields = |e: &JsonEvent| {
-            let mut v: Vec<(FieldId, View)> = e.entries.clone();
-            v.sort_unstable_by_key(|(id, _)| *id);
+            let mut v: Vec<FieldId> = e.field_ids().collect();
+            v.sort_unstable();
             v
         };
         let (a, b) = (fields(self), fields(other));
         self.event_type == other.event_type
             && self.timestamp == other.timestamp
-            && a.len() == b.len()
-            && a.iter().zip(&b).all(|((ia, va), (ib, vb))| ia == ib && self.seen(*va) == other.seen(*vb))
+            && a == b
+            && a.iter().all(|id| {
+                let n = self.nested_len(*id);
+                same_value(self.field(*id), other.field(*id))
+                    && n == other.nested_len(*id)
+                    && (0..n.unwrap_or(0)).all(|i| same_value(self.field_element(*id, i), other.field_element(*id, i)))
+            })
     }
 }
 
-#[inline]
-fn slot_of(id: FieldId, size: usize) -> usize {
-    (u32::from(id.0).wrapping_mul(0x9E37_79B1) >> 16) as usize & (size - 1)
+fn same_value(a: Value<'_>, b: Value<'_>) -> bool {
+    match (a, b) {
+        (Value::Missing, Value::Missing) => true,
+        (Value::Bool(x), Value::Bool(y)) => x == y,
+        (Value::Int(x), Value::Int(y)) => x == y,
+        (Value::Str(x), Value::Str(y)) => x == y,
+        (Value::Ip(x), Value::Ip(y)) => x == y,
+        (Value::Bools(x), Value::Bools(y)) => x == y,
+        (Value::Ints(x), Value::Ints(y)) => x == y,
+        (Value::Strs(x), Value::Strs(y)) => x.len() == y.len() && x.iter().eq(y.iter()),
+        (Value::Ips(x), Value::Ips(y)) => x == y,
+        _ => false,
+    }
 }
 
-fn basename(p: &str) -> &str {
-    p.rsplit('/').next().unwrap_or(p)
+/// Where a field's entry is looked for first in an index of `mask + 1` entries.
+#[inline(always)]
+fn slot_of(id: FieldId, mask: usize) -> usize {
+    (u32::from(id.0).wrapping_mul(0x9E37_79B1) >> 16) as usize & mask
+}
+
+impl Event for JsonEvent {
+    fn event_type(&self) -> &str {
+        self.event_type
+    }
+
+    #[inline(always)]
+    fn field(&self, id: FieldId) -> Value<'_> {
+        let Some((kind, w)) = self.find(id) else { return Value::Missing };
+        // The usual kinds here; the others (and lazy fields) out of line.
+        match kind {
+            K_STR => self.text.get(word_span(w).range()).map_or(Value::Missing, Value::Str),
+            K_INT => Value::Int(w as i64),
+            K_STRS => match self.arena.spans.get(word_span(w).range()) {
+                Some(spans) => Value::Strs(StrList::Packed { text: &self.text, spans }),
+                None => Value::Missing,
+            },
+            K_BOOL => Value::Bool(w != 0),
+            K_LAZY => self.lazy_value(word_lazy(w)),
+            _ => self.value(decode(kind, w)),
+        }
+    }
+
+    fn field_element(&self, id: FieldId, index: usize) -> Value<'_> {
+        let Some(slot) = self.slot(id) else { return Value::Missing };
+        match self.nested_element(slot, index) {
+            Some(v) => v,
+            None => element_of(self.value(slot), index),
+        }
+    }
+
+    fn timestamp_ns(&self) -> Option<i64> {
+        self.timestamp
+    }
 }
 
 // ---------------------------------------------------------------------------------------
 // The serde_json path: the reference conversion, and every error message.
 
-fn convert(schema: &Schema, def: &FieldDef, v: &Json) -> Result<Stored, JsonEventError> {
+/// The `values` object: each field converted into the builder, in key order (a later
+/// spelling of a field replaces an earlier one, in its place).
+fn given_values(
+    schema: &Schema,
+    values: &serde_json::Map<String, Json>,
+    event_type: &str,
+    b: &mut Builder<'_>,
+) -> Result<(), JsonEventError> {
+    let mut given: Vec<FieldId> = Vec::with_capacity(values.len());
+    let mut seen = vec![0u64; schema.fields().len().div_ceil(64)];
+    for (name, v) in values {
+        let Some(def) = schema.lookup(name) else {
+            let mut msg = format!("unknown field `{name}`");
+            if let Some(s) = schema.suggest_field(name) {
+                msg.push_str(&format!(" (did you mean `{s}`?)"));
+            }
+            return err(msg);
+        };
+        if let Some(t) = &def.event_type
+            && t != event_type
+        {
+            return err(format!("field `{name}` belongs to `{t}` events, not `{event_type}`"));
+        }
+        let slot = convert(schema, def, v, &mut b.text, &mut b.arena)?;
+        let (word, bit) = (usize::from(def.id.0) / 64, 1u64 << (def.id.0 % 64));
+        let again = seen.get(word).is_some_and(|w| w & bit != 0);
+        match again.then(|| given.iter().position(|id| *id == def.id)).flatten() {
+            Some(pos) => b.replace(pos, slot),
+            None => {
+                if let Some(w) = seen.get_mut(word) {
+                    *w |= bit;
+                }
+                given.push(def.id);
+                b.given(def.id, slot);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn convert(
+    schema: &Schema,
+    def: &FieldDef,
+    v: &Json,
+    text: &mut Vec<u8>,
+    a: &mut Arena,
+) -> Result<Slot, JsonEventError> {
     let name = &def.name;
     let per_element =
         def.iterator.is_some() && def.is_array && matches!(v, Json::Array(a) if a.iter().any(Json::is_array));
     if per_element {
         let Json::Array(items) = v else { unreachable_shape() };
-        let mut lists = Vec::with_capacity(items.len());
+        let mut bounds = Vec::with_capacity(items.len());
         for item in items {
             let Json::Array(inner) = item else {
                 return err(format!("field `{name}`: expected a list of lists"));
             };
-            lists.push(inner.iter().map(|s| scalar_str(name, s)).collect::<Result<Vec<_>, _>>()?);
+            let start = a.spans.len();
+            for s in inner {
+                let span = push_bytes(text, scalar_str(name, s)?.as_bytes()).ok_or_else(too_large)?;
+                a.push_span(span);
+            }
+            bounds.push(a.spans_from(start).ok_or_else(too_large)?);
         }
-        return Ok(self::nested(lists));
+        let at = a.spans.len();
+        a.spans.extend(bounds);
+        return Ok(Slot::Nested(a.spans_from(at).ok_or_else(too_large)?));
     }
     if def.is_array {
         let items: Vec<&Json> = match v {
@@ -1049,19 +1954,44 @@ fn convert(schema: &Schema, def: &FieldDef, v: &Json) -> Result<Stored, JsonEven
             other => vec![other],
         };
         return Ok(match def.ty {
-            ScalarType::Bool => Stored::Bools(items.iter().map(|j| scalar_bool(name, j)).collect::<Result<_, _>>()?),
-            ScalarType::Int => {
-                Stored::Ints(items.iter().map(|j| scalar_int(schema, name, j)).collect::<Result<_, _>>()?)
+            ScalarType::Bool => {
+                let bools = &mut a.more().bools;
+                let start = bools.len();
+                for j in items {
+                    bools.push(scalar_bool(name, j)?);
+                }
+                Slot::Bools(range_from(start, bools.len()).ok_or_else(too_large)?)
             }
-            ScalarType::Str => Stored::Strs(items.iter().map(|j| scalar_str(name, j)).collect::<Result<_, _>>()?),
-            ScalarType::Ip => Stored::Ips(items.iter().map(|j| scalar_ip(name, j)).collect::<Result<_, _>>()?),
+            ScalarType::Int => {
+                let start = a.ints.len();
+                for j in items {
+                    a.ints.push(scalar_int(schema, name, j)?);
+                }
+                Slot::Ints(range_from(start, a.ints.len()).ok_or_else(too_large)?)
+            }
+            ScalarType::Str => {
+                let start = a.spans.len();
+                for j in items {
+                    let span = push_bytes(text, scalar_str(name, j)?.as_bytes()).ok_or_else(too_large)?;
+                    a.push_span(span);
+                }
+                Slot::Strs(a.spans_from(start).ok_or_else(too_large)?)
+            }
+            ScalarType::Ip => {
+                let ips = &mut a.more().ips;
+                let start = ips.len();
+                for j in items {
+                    ips.push(scalar_ip(name, j)?);
+                }
+                Slot::Ips(range_from(start, ips.len()).ok_or_else(too_large)?)
+            }
         });
     }
     Ok(match def.ty {
-        ScalarType::Bool => Stored::Bool(scalar_bool(name, v)?),
-        ScalarType::Int => Stored::Int(scalar_int(schema, name, v)?),
-        ScalarType::Str => Stored::Str(scalar_str(name, v)?),
-        ScalarType::Ip => Stored::Ip(scalar_ip(name, v)?),
+        ScalarType::Bool => Slot::Bool(scalar_bool(name, v)?),
+        ScalarType::Int => Slot::Int(scalar_int(schema, name, v)?),
+        ScalarType::Str => Slot::Str(push_bytes(text, scalar_str(name, v)?.as_bytes()).ok_or_else(too_large)?),
+        ScalarType::Ip => Slot::Ip(a.push_ip(scalar_ip(name, v)?).ok_or_else(too_large)?),
     })
 }
 
@@ -1074,8 +2004,8 @@ fn scalar_bool(name: &str, v: &Json) -> Result<bool, JsonEventError> {
     v.as_bool().ok_or_else(|| JsonEventError(format!("field `{name}`: expected a boolean, got {v}")))
 }
 
-fn scalar_str(name: &str, v: &Json) -> Result<String, JsonEventError> {
-    v.as_str().map(str::to_owned).ok_or_else(|| JsonEventError(format!("field `{name}`: expected a string, got {v}")))
+fn scalar_str<'a>(name: &str, v: &'a Json) -> Result<&'a str, JsonEventError> {
+    v.as_str().ok_or_else(|| JsonEventError(format!("field `{name}`: expected a string, got {v}")))
 }
 
 fn scalar_ip(name: &str, v: &Json) -> Result<IpNet, JsonEventError> {
@@ -1120,6 +2050,8 @@ fn constant_value(schema: &Schema, c: &str) -> Option<i64> {
         _ => None,
     }
 }
+// ---------------------------------------------------------------------------------------
+// The fast path
 
 // ---------------------------------------------------------------------------------------
 // The fast path
@@ -1129,18 +2061,22 @@ mod fast {
     //! `None` ("bail") on anything it does not handle exactly like the `serde_json` path:
     //! every error, duplicate keys, values nested deeper than [`MAX_DEPTH`]. The caller
     //! then takes that path, which gives the result or the error message.
+    //!
+    //! The scanning functions take the text's bytes and a position and return the
+    //! position after what they read, so that the position lives in a register.
 
-    use super::{Builder, JsonEvent, Pool, Stored, Tables, constant_value, nested, parse_ip_value};
-    use crate::model::{FieldDef, ScalarType, Schema};
+    use super::{
+        ARRAY, Arena, Builder, Info, JsonEvent, NO_KEY, PER_ELEMENT, Slot, TY_BOOL, TY_INT, TY_IP, TY_STR, Tables,
+        constant_value, parse_ip_value, push_run, range_from, with_pool,
+    };
+    use crate::event::Span;
+    use crate::model::{FieldId, Schema};
     use std::borrow::Cow;
 
     const MAX_DEPTH: usize = 64;
 
-    struct Scan<'a> {
-        text: &'a str,
-        b: &'a [u8],
-        i: usize,
-    }
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
 
     /// One JSON number: an integer as the `serde_json` path reads it, or something else.
     enum Num {
@@ -1153,39 +2089,288 @@ mod fast {
     /// The field a key names (for tests): scanned and hashed as in an event.
     #[cfg(test)]
     pub(super) fn key_field(text: &str, t: &Tables) -> Option<crate::model::FieldId> {
-        let mut s = Scan { text, b: text.as_bytes(), i: 0 };
-        let (name, hash) = s.key()?;
-        t.lookup_hashed(name, hash)
+        let (end, hash) = key_at(text.as_bytes(), 0)?;
+        t.lookup_hashed(text.get(1..end)?, hash).map(|(id, _)| id)
     }
 
     pub(super) fn parse(text: &str, t: &Tables) -> Option<JsonEvent> {
-        let mut s = Scan { text, b: text.as_bytes(), i: 0 };
-        let mut b = Builder::new();
-        match s.event(t, &mut b) {
-            Some((event_type, timestamp)) => Some(b.finish(event_type, timestamp, t)),
-            None => {
-                b.abandon();
-                None
+        with_pool(|pool| {
+            let mut s = Scan { text, b: text.as_bytes(), i: 0 };
+            let mut b = Builder::new(pool, text.len());
+            match s.event(t, &mut b) {
+                // A duplicate field (maybe a legacy and a modern spelling) shows in the
+                // plan: the serde_json path decides which one wins.
+                Some((ty, etype, ts)) => b.finish(ty, etype, ts, t),
+                None => {
+                    b.abandon();
+                    None
+                }
+            }
+        })
+    }
+
+    /// The position of the first byte from `i` that is not JSON whitespace.
+    #[inline(always)]
+    fn skip_ws(b: &[u8], mut i: usize) -> usize {
+        while let Some(&c) = b.get(i) {
+            if c > b' ' || !matches!(c, b' ' | b'\n' | b'\r' | b'\t') {
+                break;
+            }
+            i += 1;
+        }
+        i
+    }
+
+    /// [`skip_ws`] for the usual case of one space (after `:` or `,`).
+    #[inline(always)]
+    fn after_space(b: &[u8], mut i: usize) -> usize {
+        if b.get(i) == Some(&b' ') {
+            i += 1;
+        }
+        if b.get(i).is_some_and(|c| *c > b' ') { i } else { skip_ws(b, i) }
+    }
+
+    /// The bytes of a little-endian word flagged when they are `"`, `\` or a control
+    /// character (the lowest flag is exact; bytes at or above 0x80 are never flagged).
+    #[inline(always)]
+    fn specials(x: u64) -> u64 {
+        let quote = x ^ (LO * u64::from(b'"'));
+        let slash = x ^ (LO * u64::from(b'\\'));
+        ((quote.wrapping_sub(LO) & !quote) | (slash.wrapping_sub(LO) & !slash) | (x.wrapping_sub(LO * 0x20) & !x)) & HI
+    }
+
+    #[inline(always)]
+    fn word_at(b: &[u8], i: usize) -> Option<u64> {
+        let chunk = b.get(i..i + 8)?;
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        Some(u64::from_le_bytes(w))
+    }
+
+    /// The end of the run of bytes from `i` that need no attention inside a string (not
+    /// `"`, `\` or a control character), eight bytes at a time.
+    #[inline(always)]
+    fn plain_run(b: &[u8], mut i: usize) -> usize {
+        while let Some(x) = word_at(b, i) {
+            let special = specials(x);
+            if special != 0 {
+                return i + (special.trailing_zeros() / 8) as usize;
+            }
+            i += 8;
+        }
+        while let Some(&c) = b.get(i) {
+            if c == b'"' || c == b'\\' || c < 0x20 {
+                break;
+            }
+            i += 1;
+        }
+        i
+    }
+
+    /// A key without escapes at `i` (its opening quote), hashed as it is scanned
+    /// ([`super::key_hash`]): the position of its closing quote and the hash. `None` when
+    /// it has escapes (or is no string): the caller reads it as a string.
+    #[inline(always)]
+    fn key_at(b: &[u8], i: usize) -> Option<(usize, u64)> {
+        if b.get(i) != Some(&b'"') {
+            return None;
+        }
+        let start = i + 1;
+        let mut i = start;
+        let mut h = 0u64;
+        loop {
+            if let Some(x) = word_at(b, i) {
+                let special = specials(x);
+                if special == 0 {
+                    h = super::key_add(h, x);
+                    i += 8;
+                    continue;
+                }
+                let n = (special.trailing_zeros() / 8) as usize;
+                if b.get(i + n) != Some(&b'"') {
+                    return None;
+                }
+                if n > 0 {
+                    h = super::key_add(h, x & ((1u64 << (8 * n)) - 1));
+                }
+                i += n;
+            } else {
+                let mut x = 0u64;
+                let mut n = 0;
+                loop {
+                    let c = *b.get(i + n)?;
+                    if c == b'"' {
+                        break;
+                    }
+                    if c == b'\\' || c < 0x20 {
+                        return None;
+                    }
+                    x |= u64::from(c) << (8 * n);
+                    n += 1;
+                }
+                if n > 0 {
+                    h = super::key_add(h, x);
+                }
+                i += n;
+            }
+            break;
+        }
+        Some((i, super::key_add(h, (i - start) as u64)))
+    }
+
+    /// A string at `i` (its opening quote) into the text: its span there and the
+    /// position after it.
+    #[inline(always)]
+    fn str_at(b: &[u8], src: &str, i: usize, text: &mut Vec<u8>) -> Option<(Span, usize)> {
+        let start = i + 1;
+        let end = plain_run(b, start);
+        if b.get(end) == Some(&b'"') {
+            Some((push_run(text, b, start, end)?, end + 1))
+        } else {
+            escaped_at(b, src, start, end, text)
+        }
+    }
+
+    /// The rest of [`str_at`] for a string with escapes (or an error), from `end`.
+    #[inline(never)]
+    fn escaped_at(b: &[u8], src: &str, start: usize, end: usize, text: &mut Vec<u8>) -> Option<(Span, usize)> {
+        let out = text.len();
+        text.extend_from_slice(b.get(start..end)?);
+        let mut s = Scan { text: src, b, i: end };
+        let mut ch = [0u8; 4];
+        loop {
+            match s.b.get(s.i)? {
+                b'"' => return Some((range_from(out, text.len())?, s.i + 1)),
+                b'\\' => {
+                    s.i += 1;
+                    let c = s.escape()?;
+                    text.extend_from_slice(c.encode_utf8(&mut ch).as_bytes());
+                }
+                _ => {
+                    let run_end = plain_run(b, s.i);
+                    if run_end == s.i {
+                        // A control character.
+                        return None;
+                    }
+                    text.extend_from_slice(b.get(s.i..run_end)?);
+                    s.i = run_end;
+                }
             }
         }
     }
 
+    const POW10: [u64; 9] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000];
+
+    /// The leading decimal digits (up to eight) of a little-endian word: their value and
+    /// how many there are.
+    #[inline(always)]
+    fn digits8(x: u64) -> (u64, usize) {
+        // Each byte minus '0': digits are 0..=9. A borrow only starts at a byte below
+        // '0', which ends the digits; what follows it is not looked at.
+        let t = x.wrapping_sub(LO * u64::from(b'0'));
+        // Flag bytes above 9 (`t + 0x76` reaches 0x80) or at or above 0x80.
+        let flags = (t.wrapping_add(LO * 0x76) | t) & HI;
+        let n = (flags.trailing_zeros() / 8) as usize;
+        if n == 0 {
+            return (0, 0);
+        }
+        // The n digits as the last ones of eight (the first digit is the lowest byte):
+        // leading zeros before them.
+        let mut v = t << (8 * (8 - n));
+        v = (v.wrapping_mul(10) + (v >> 8)) & 0x00FF_00FF_00FF_00FF;
+        v = (v.wrapping_mul(100) + (v >> 16)) & 0x0000_FFFF_0000_FFFF;
+        v = (v.wrapping_mul(10_000) + (v >> 32)) & 0x0000_0000_FFFF_FFFF;
+        (v, n)
+    }
+
+    /// An integer in strict JSON syntax at `i`, and the position after it; `None` for
+    /// fractions, exponents, overflow.
+    #[inline(always)]
+    fn number_at(b: &[u8], mut i: usize) -> Option<(Num, usize)> {
+        let neg = b.get(i) == Some(&b'-');
+        if neg {
+            i += 1;
+        }
+        let start = i;
+        let mut mag: u64 = 0;
+        // Eight digits at a time while eight bytes remain, then one at a time.
+        while let Some(x) = word_at(b, i) {
+            let (v, n) = digits8(x);
+            mag = mag.wrapping_mul(POW10[n]).wrapping_add(v);
+            i += n;
+            if n < 8 {
+                break;
+            }
+        }
+        while let Some(&c) = b.get(i) {
+            let d = c.wrapping_sub(b'0');
+            if d > 9 {
+                break;
+            }
+            mag = mag.wrapping_mul(10).wrapping_add(u64::from(d));
+            i += 1;
+        }
+        let len = i - start;
+        // Up to 19 digits cannot overflow; longer numbers are checked.
+        if len > 19 {
+            mag = 0;
+            for &c in b.get(start..i)? {
+                mag = mag.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
+            }
+        }
+        if len == 0 || (len > 1 && b.get(start) == Some(&b'0')) {
+            return None;
+        }
+        if matches!(b.get(i), Some(b'.' | b'e' | b'E')) {
+            return None;
+        }
+        let n = if neg {
+            // serde_json reads `-0` as a float.
+            if mag == 0 || mag > 1 << 63 {
+                return None;
+            }
+            Num::Signed((mag as i64).wrapping_neg())
+        } else if mag > i64::MAX as u64 {
+            Num::Unsigned(mag)
+        } else {
+            Num::Signed(mag as i64)
+        };
+        Some((n, i))
+    }
+
+    struct Scan<'a> {
+        text: &'a str,
+        b: &'a [u8],
+        i: usize,
+    }
+
     impl<'a> Scan<'a> {
         /// The top-level object: its type, its timestamp, and its values into `b`.
-        fn event(&mut self, t: &Tables, b: &mut Builder) -> Option<(&'static str, Option<i64>)> {
+        fn event(&mut self, t: &Tables, b: &mut Builder<'_>) -> Option<(&'static str, u8, Option<i64>)> {
             let schema = Schema::linux();
-            let mut event_type: Option<&'static str> = None;
+            let mut event_type: Option<(&'static str, u8)> = None;
             let mut type_seen = false;
             let mut timestamp: Option<i64> = None;
             let mut timestamp_seen = false;
             let mut values_seen = false;
-            // The event type of the event-specific fields given, checked once the event's
-            // type is known (it may come last).
-            let mut typed: Option<&'static str> = None;
+            // The event type of the event-specific fields given (`Info::etype`), checked
+            // once the event's type is known (it may come last).
+            let mut typed = 0u8;
             self.expect(b'{')?;
             if !self.eat(b'}') {
                 loop {
-                    let key = self.string()?;
+                    self.ws();
+                    // The usual spellings first, then any (`Type`, escapes).
+                    let rest = self.b.get(self.i..).unwrap_or_default();
+                    let key: Cow<'_, str> = if rest.starts_with(b"\"type\"") {
+                        self.i += 6;
+                        Cow::Borrowed("type")
+                    } else if rest.starts_with(b"\"values\"") {
+                        self.i += 8;
+                        Cow::Borrowed("values")
+                    } else {
+                        self.string()?
+                    };
                     self.expect(b':')?;
                     if key.eq_ignore_ascii_case("type") {
                         if std::mem::replace(&mut type_seen, true) {
@@ -1223,31 +2408,25 @@ mod fast {
             if self.i != self.b.len() {
                 return None;
             }
-            let event_type = event_type?;
-            if typed.is_some_and(|ft| ft != event_type) {
+            let (event_type, etype) = event_type?;
+            if typed != 0 && typed != etype {
                 return None;
             }
-            Some((event_type, timestamp))
+            Some((event_type, etype, timestamp))
         }
 
-        #[inline]
+        #[inline(always)]
         fn ws(&mut self) {
-            while let Some(&c) = self.b.get(self.i) {
-                if matches!(c, b' ' | b'\n' | b'\r' | b'\t') {
-                    self.i += 1;
-                } else {
-                    break;
-                }
-            }
+            self.i = skip_ws(self.b, self.i);
         }
 
-        #[inline]
+        #[inline(always)]
         fn peek(&mut self) -> Option<u8> {
             self.ws();
             self.b.get(self.i).copied()
         }
 
-        #[inline]
+        #[inline(always)]
         fn eat(&mut self, c: u8) -> bool {
             if self.peek() == Some(c) {
                 self.i += 1;
@@ -1265,7 +2444,7 @@ mod fast {
         /// `true`, `false`, `null`: consumed when present.
         fn literal(&mut self, word: &[u8]) -> bool {
             self.ws();
-            if self.b[self.i..].starts_with(word) {
+            if self.b.get(self.i..).is_some_and(|rest| rest.starts_with(word)) {
                 self.i += word.len();
                 true
             } else {
@@ -1291,7 +2470,7 @@ mod fast {
             }
             self.i += 1;
             let start = self.i;
-            let end = self.plain_run();
+            let end = plain_run(self.b, start);
             if self.b.get(end) == Some(&b'"') {
                 self.i = end + 1;
                 return self.text.get(start..end).map(Cow::Borrowed);
@@ -1307,11 +2486,11 @@ mod fast {
                     }
                     b'\\' => {
                         self.i += 1;
-                        self.escape(&mut out)?;
+                        out.push(self.escape()?);
                     }
                     _ => {
                         let run_start = self.i;
-                        let run_end = self.plain_run();
+                        let run_end = plain_run(self.b, run_start);
                         if run_end == run_start {
                             // A control character.
                             return None;
@@ -1323,109 +2502,23 @@ mod fast {
             }
         }
 
-        /// A key without escapes, hashed as it is scanned ([`super::key_hash`]); `None`
-        /// when it has escapes (or is no string): the caller reads it with [`Self::string`].
+        /// A string value into the text.
         #[inline]
-        fn key(&mut self) -> Option<(&'a str, u64)> {
-            const LO: u64 = 0x0101_0101_0101_0101;
-            const HI: u64 = 0x8080_8080_8080_8080;
+        fn str_into(&mut self, text: &mut Vec<u8>) -> Option<Span> {
             self.ws();
             if self.b.get(self.i) != Some(&b'"') {
                 return None;
             }
-            let start = self.i + 1;
-            let b = self.b;
-            let mut i = start;
-            let mut h = 0u64;
-            loop {
-                if let Some(chunk) = b.get(i..i + 8) {
-                    let mut w = [0u8; 8];
-                    w.copy_from_slice(chunk);
-                    let x = u64::from_le_bytes(w);
-                    let quote = x ^ (LO * u64::from(b'"'));
-                    let slash = x ^ (LO * u64::from(b'\\'));
-                    let special = ((quote.wrapping_sub(LO) & !quote)
-                        | (slash.wrapping_sub(LO) & !slash)
-                        | (x.wrapping_sub(LO * 0x20) & !x))
-                        & HI;
-                    if special == 0 {
-                        h = super::key_add(h, x);
-                        i += 8;
-                        continue;
-                    }
-                    let n = (special.trailing_zeros() / 8) as usize;
-                    if b[i + n] != b'"' {
-                        return None;
-                    }
-                    if n > 0 {
-                        h = super::key_add(h, x & ((1u64 << (8 * n)) - 1));
-                    }
-                    i += n;
-                } else {
-                    let mut x = 0u64;
-                    let mut n = 0;
-                    loop {
-                        let c = *b.get(i + n)?;
-                        if c == b'"' {
-                            break;
-                        }
-                        if c == b'\\' || c < 0x20 {
-                            return None;
-                        }
-                        x |= u64::from(c) << (8 * n);
-                        n += 1;
-                    }
-                    if n > 0 {
-                        h = super::key_add(h, x);
-                    }
-                    i += n;
-                }
-                break;
-            }
-            let key = self.text.get(start..i)?;
-            self.i = i + 1;
-            Some((key, super::key_add(h, (i - start) as u64)))
+            let (s, i) = str_at(self.b, self.text, self.i, text)?;
+            self.i = i;
+            Some(s)
         }
 
-        /// The end of the run of bytes from `self.i` that need no attention inside a
-        /// string (not `"`, `\` or a control character), eight bytes at a time.
-        #[inline]
-        fn plain_run(&self) -> usize {
-            const LO: u64 = 0x0101_0101_0101_0101;
-            const HI: u64 = 0x8080_8080_8080_8080;
-            let b = self.b;
-            let mut i = self.i;
-            while let Some(chunk) = b.get(i..i + 8) {
-                let mut w = [0u8; 8];
-                w.copy_from_slice(chunk);
-                let x = u64::from_le_bytes(w);
-                let quote = x ^ (LO * u64::from(b'"'));
-                let slash = x ^ (LO * u64::from(b'\\'));
-                // A byte is flagged when it is zero after the xor, or below 0x20; bytes
-                // at or above 0x80 (UTF-8) are never flagged.
-                let special = (quote.wrapping_sub(LO) & !quote)
-                    | (slash.wrapping_sub(LO) & !slash)
-                    | (x.wrapping_sub(LO * 0x20) & !x);
-                let special = special & HI;
-                if special != 0 {
-                    // The lowest flagged byte is exact; later ones may be false positives.
-                    return i + (special.trailing_zeros() / 8) as usize;
-                }
-                i += 8;
-            }
-            while let Some(&c) = b.get(i) {
-                if c == b'"' || c == b'\\' || c < 0x20 {
-                    break;
-                }
-                i += 1;
-            }
-            i
-        }
-
-        fn escape(&mut self, out: &mut String) -> Option<()> {
+        /// The character an escape stands for (after its `\`).
+        fn escape(&mut self) -> Option<char> {
             let c = *self.b.get(self.i)?;
             self.i += 1;
-            let ch = match c {
+            Some(match c {
                 b'"' => '"',
                 b'\\' => '\\',
                 b'/' => '/',
@@ -1452,9 +2545,7 @@ mod fast {
                     char::from_u32(code)?
                 }
                 _ => return None,
-            };
-            out.push(ch);
-            Some(())
+            })
         }
 
         fn hex4(&mut self) -> Option<u32> {
@@ -1470,42 +2561,9 @@ mod fast {
         /// An integer in strict JSON syntax; `None` for fractions, exponents, overflow.
         fn number(&mut self) -> Option<Num> {
             self.ws();
-            let neg = self.b.get(self.i) == Some(&b'-');
-            if neg {
-                self.i += 1;
-            }
-            let start = self.i;
-            let mut mag: u64 = 0;
-            // Up to 19 digits cannot overflow; longer numbers are checked.
-            while let Some(&c) = self.b.get(self.i) {
-                if !c.is_ascii_digit() {
-                    break;
-                }
-                if self.i - start >= 19 {
-                    mag = mag.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
-                } else {
-                    mag = mag * 10 + u64::from(c - b'0');
-                }
-                self.i += 1;
-            }
-            let len = self.i - start;
-            if len == 0 || (len > 1 && self.b[start] == b'0') {
-                return None;
-            }
-            if matches!(self.b.get(self.i), Some(b'.' | b'e' | b'E')) {
-                return None;
-            }
-            if neg {
-                // serde_json reads `-0` as a float.
-                if mag == 0 || mag > 1 << 63 {
-                    return None;
-                }
-                Some(Num::Signed((mag as i64).wrapping_neg()))
-            } else if mag > i64::MAX as u64 {
-                Some(Num::Unsigned(mag))
-            } else {
-                Some(Num::Signed(mag as i64))
-            }
+            let (n, i) = number_at(self.b, self.i)?;
+            self.i = i;
+            Some(n)
         }
 
         /// Skips any JSON value, checking its syntax.
@@ -1564,7 +2622,7 @@ mod fast {
                 i += 1;
             }
             let int_start = i;
-            if !digits(&mut i) || (i - int_start > 1 && b[int_start] == b'0') {
+            if !digits(&mut i) || (i - int_start > 1 && b.get(int_start) == Some(&b'0')) {
                 return None;
             }
             if b.get(i) == Some(&b'.') {
@@ -1586,84 +2644,161 @@ mod fast {
             Some(())
         }
 
-        fn values(
-            &mut self,
-            schema: &'static Schema,
-            t: &Tables,
-            b: &mut Builder,
-            typed: &mut Option<&'static str>,
-        ) -> Option<()> {
-            self.expect(b'{')?;
-            if self.eat(b'}') {
+        /// The `values` object, each value into the builder. The usual shapes (a string,
+        /// a number, a list of strings) are read inline; the others by [`Self::value`].
+        fn values(&mut self, schema: &'static Schema, t: &Tables, b: &mut Builder<'_>, typed: &mut u8) -> Option<()> {
+            let bytes = self.b;
+            let src = self.text;
+            let mut i = skip_ws(bytes, self.i);
+            if bytes.get(i) != Some(&b'{') {
+                return None;
+            }
+            i = skip_ws(bytes, i + 1);
+            if bytes.get(i) == Some(&b'}') {
+                self.i = i + 1;
                 return Some(());
             }
+            // The previous key's field (+ 1), for key prediction.
+            let mut prev = 0usize;
             loop {
-                let id = match self.key() {
-                    Some((name, hash)) => t.lookup_hashed(name, hash)?,
-                    None => t.lookup(&self.string()?)?,
+                let guess = b.pool.next_key.get(prev).copied().unwrap_or(NO_KEY);
+                let (id, info) = match predicted(bytes, i, t, guess) {
+                    Some((id, info, end)) => {
+                        i = end;
+                        (id, info)
+                    }
+                    None => match key_at(bytes, i) {
+                        Some((end, hash)) => {
+                            let name = bytes.get(i + 1..end)?;
+                            let found = match t.keys.position(name, hash) {
+                                Some(pos) => {
+                                    if let Some(g) = b.pool.next_key.get_mut(prev) {
+                                        *g = pos;
+                                    }
+                                    let (_, id, info) = t.keys.entry(pos)?;
+                                    (id, info)
+                                }
+                                None => t.lookup_hashed(src.get(i + 1..end)?, hash)?,
+                            };
+                            i = end + 1;
+                            found
+                        }
+                        None => {
+                            self.i = i;
+                            let name = self.string()?;
+                            i = self.i;
+                            let id = t.lookup(&name)?;
+                            (id, t.info(id))
+                        }
+                    },
                 };
-                self.expect(b':')?;
-                let def = schema.field_by_id(id);
-                if let Some(ft) = &def.event_type {
-                    match typed {
-                        Some(seen) if *seen != ft.as_str() => return None,
-                        _ => *typed = Some(ft.as_str()),
+                prev = usize::from(id.0) + 1;
+                // `": "` is the usual separator.
+                if bytes.get(i) != Some(&b':') {
+                    i = skip_ws(bytes, i);
+                    if bytes.get(i) != Some(&b':') {
+                        return None;
                     }
                 }
-                let v = self.value(schema, def, &mut b.pool)?;
-                if !b.set(def.id, v) {
-                    // A duplicate (maybe a legacy and a modern spelling): the serde_json
-                    // path decides which one wins.
-                    return None;
+                i = after_space(bytes, i + 1);
+                if info.etype != 0 {
+                    if *typed == 0 {
+                        *typed = info.etype;
+                    } else if *typed != info.etype {
+                        return None;
+                    }
                 }
-                if self.eat(b',') {
-                    continue;
+                let c = *bytes.get(i)?;
+                if info.shape == 0 && info.ty == TY_STR && c == b'"' {
+                    let (s, j) = str_at(bytes, src, i, &mut b.text)?;
+                    i = j;
+                    b.given_word(id, super::K_STR, super::span_word(s), 0);
+                } else if info.shape == 0 && info.ty == TY_INT && (c.is_ascii_digit() || c == b'-') {
+                    let (n, j) = number_at(bytes, i)?;
+                    i = j;
+                    let v = match n {
+                        Num::Signed(v) => v,
+                        Num::Unsigned(u) => u as i64,
+                    };
+                    b.given_word(id, super::K_INT, v as u64, 0);
+                } else if info.shape & ARRAY != 0
+                    && info.ty == TY_STR
+                    && c == b'['
+                    && !(info.shape & PER_ELEMENT != 0 && bytes.get(skip_ws(bytes, i + 1)) == Some(&b'['))
+                {
+                    let (r, j) = str_list_at(bytes, src, i + 1, b)?;
+                    i = j;
+                    b.given_word(id, super::K_STRS, super::span_word(r), u32::from(r.len > 0));
+                } else {
+                    self.i = i;
+                    let v = self.value(schema, info, &mut b.text, &mut b.arena)?;
+                    i = self.i;
+                    b.given(id, v);
                 }
-                return self.expect(b'}');
+                if !matches!(bytes.get(i), Some(b',' | b'}')) {
+                    i = skip_ws(bytes, i);
+                }
+                match bytes.get(i) {
+                    Some(b',') => i = after_space(bytes, i + 1),
+                    Some(b'}') => {
+                        self.i = i + 1;
+                        return Some(());
+                    }
+                    _ => return None,
+                }
             }
         }
 
-        fn value(&mut self, schema: &Schema, def: &FieldDef, pool: &mut Pool) -> Option<Stored> {
-            if !def.is_array {
-                return Some(match def.ty {
-                    ScalarType::Bool => Stored::Bool(self.bool()?),
-                    ScalarType::Int => Stored::Int(self.int(schema)?),
-                    ScalarType::Str => Stored::Str(self.owned(pool)?),
-                    ScalarType::Ip => Stored::Ip(parse_ip_value(&self.string()?)?),
+        /// A value of a field of this shape, into the text and the arena.
+        fn value(&mut self, schema: &Schema, info: Info, text: &mut Vec<u8>, a: &mut Arena) -> Option<Slot> {
+            if info.shape & ARRAY == 0 {
+                return Some(match info.ty {
+                    TY_BOOL => Slot::Bool(self.bool()?),
+                    TY_INT => Slot::Int(self.int(schema)?),
+                    TY_STR => Slot::Str(self.str_into(text)?),
+                    _ => Slot::Ip(a.push_ip(parse_ip_value(&self.string()?)?)?),
                 });
             }
             if self.peek()? != b'[' {
                 // A lone scalar for an array field is a one-element array.
-                return Some(match def.ty {
-                    ScalarType::Bool => Stored::Bools(vec![self.bool()?]),
-                    ScalarType::Int => {
-                        let mut v = pool.ints();
-                        v.push(self.int(schema)?);
-                        Stored::Ints(v)
+                return Some(match info.ty {
+                    TY_BOOL => {
+                        let v = self.bool()?;
+                        let bools = &mut a.more().bools;
+                        bools.push(v);
+                        Slot::Bools(range_from(bools.len() - 1, bools.len())?)
                     }
-                    ScalarType::Str => {
-                        let mut v = pool.list();
-                        self.fill(&mut v, pool)?;
-                        Stored::Strs(v.finish(pool))
+                    TY_INT => {
+                        a.ints.push(self.int(schema)?);
+                        Slot::Ints(range_from(a.ints.len() - 1, a.ints.len())?)
                     }
-                    ScalarType::Ip => Stored::Ips(vec![parse_ip_value(&self.string()?)?]),
+                    TY_STR => {
+                        let s = self.str_into(text)?;
+                        a.push_span(s);
+                        Slot::Strs(a.spans_from(a.spans.len() - 1)?)
+                    }
+                    _ => {
+                        let i = a.push_ip(parse_ip_value(&self.string()?)?)?;
+                        Slot::Ips(Span { start: i, len: 1 })
+                    }
                 });
             }
             self.i += 1;
-            let per_element = def.iterator.is_some();
+            let per_element = info.shape & PER_ELEMENT != 0;
             if per_element && self.peek()? == b'[' {
-                return self.nested(def, pool);
+                return self.nested(info, text, a);
             }
             macro_rules! list {
                 ($v:expr, $item:expr) => {{
-                    let mut v = $v;
+                    let start = $v.len();
                     if !self.eat(b']') {
                         loop {
                             if per_element && self.peek()? == b'[' {
                                 // Mixed scalars and lists: the serde_json path reports it.
                                 return None;
                             }
-                            v.push($item);
+                            let item = $item;
+                            $v.push(item);
                             if self.eat(b',') {
                                 continue;
                             }
@@ -1671,64 +2806,32 @@ mod fast {
                             break;
                         }
                     }
-                    v
+                    range_from(start, $v.len())?
                 }};
             }
-            Some(match def.ty {
-                ScalarType::Bool => Stored::Bools(list!(Vec::new(), self.bool()?)),
-                ScalarType::Int => Stored::Ints(list!(pool.ints(), self.int(schema)?)),
-                ScalarType::Str => {
-                    let mut v = pool.list();
-                    if !self.eat(b']') {
-                        loop {
-                            if per_element && self.peek()? == b'[' {
-                                return None;
-                            }
-                            self.fill(&mut v, pool)?;
-                            if self.eat(b',') {
-                                continue;
-                            }
-                            self.expect(b']')?;
-                            break;
-                        }
-                    }
-                    Stored::Strs(v.finish(pool))
-                }
-                ScalarType::Ip => Stored::Ips(list!(Vec::new(), parse_ip_value(&self.string()?)?)),
+            Some(match info.ty {
+                TY_BOOL => Slot::Bools(list!(a.more().bools, self.bool()?)),
+                TY_INT => Slot::Ints(list!(a.ints, self.int(schema)?)),
+                TY_STR => Slot::Strs(list!(a.spans, self.str_into(text)?)),
+                TY_IP => Slot::Ips(list!(a.more().ips, parse_ip_value(&self.string()?)?)),
+                _ => return None,
             })
-        }
-
-        /// A string value, in a buffer from the pool.
-        #[inline]
-        fn owned(&mut self, pool: &mut Pool) -> Option<String> {
-            Some(match self.string()? {
-                std::borrow::Cow::Borrowed(s) => pool.string(s),
-                std::borrow::Cow::Owned(s) => s,
-            })
-        }
-
-        /// The next string, into a list.
-        #[inline]
-        fn fill(&mut self, v: &mut super::ListFill, pool: &mut Pool) -> Option<()> {
-            match self.string()? {
-                std::borrow::Cow::Borrowed(s) => v.push_str(s, pool),
-                std::borrow::Cow::Owned(s) => v.push_owned(s, pool),
-            }
-            Some(())
         }
 
         /// A per-element field given as a list of string lists; the opening `[` is read.
-        fn nested(&mut self, def: &FieldDef, pool: &mut Pool) -> Option<Stored> {
-            if def.ty != ScalarType::Str {
+        fn nested(&mut self, info: Info, text: &mut Vec<u8>, a: &mut Arena) -> Option<Slot> {
+            if info.ty != TY_STR {
                 return None;
             }
-            let mut lists = Vec::new();
+            // Each element's range, kept aside until every item is in.
+            let mut bounds: Vec<Span> = Vec::new();
             loop {
                 self.expect(b'[')?;
-                let mut inner = pool.list();
+                let start = a.spans.len();
                 if !self.eat(b']') {
                     loop {
-                        self.fill(&mut inner, pool)?;
+                        let s = self.str_into(text)?;
+                        a.push_span(s);
                         if self.eat(b',') {
                             continue;
                         }
@@ -1736,14 +2839,16 @@ mod fast {
                         break;
                     }
                 }
-                lists.push(inner.finish(pool));
+                bounds.push(a.spans_from(start)?);
                 if self.eat(b',') {
                     continue;
                 }
                 self.expect(b']')?;
                 break;
             }
-            Some(nested(lists))
+            let at = a.spans.len();
+            a.spans.extend(bounds);
+            Some(Slot::Nested(a.spans_from(at)?))
         }
 
         /// An int value: a number, a constant name, a list of constant names (OR-ed), a bool.
@@ -1773,39 +2878,45 @@ mod fast {
             }
         }
     }
-}
 
-impl Event for JsonEvent {
-    fn event_type(&self) -> &str {
-        self.event_type
+    /// The key at `i` when it is the one `guess` (a key table position) names: its field,
+    /// info, and the position after its closing quote.
+    #[inline(always)]
+    fn predicted(b: &[u8], i: usize, t: &Tables, guess: u32) -> Option<(FieldId, Info, usize)> {
+        let (name, id, info) = t.keys.entry(guess)?;
+        let end = i + 1 + name.len();
+        let hit = b.get(i) == Some(&b'"')
+            && b.get(end) == Some(&b'"')
+            && b.get(i + 1..end).is_some_and(|k| super::same_bytes(k, name.as_bytes()));
+        hit.then_some((id, info, end + 1))
     }
 
+    /// A list of strings (not per element), after its `[`: its range of spans and the
+    /// position after its `]`.
     #[inline]
-    fn field(&self, id: FieldId) -> Value<'_> {
-        let Some(view) = self.get(id) else { return Value::Missing };
-        match self.seen(view) {
-            Seen::None => Value::Missing,
-            Seen::Bool(b) => Value::Bool(b),
-            Seen::Int(i) => Value::Int(i),
-            Seen::Str(s) => Value::Str(s),
-            Seen::Ip(ip) => Value::Ip(ip),
-            Seen::Bools(v) => Value::Bools(v),
-            Seen::Ints(v) => Value::Ints(v),
-            Seen::Strs(v) => Value::Strs(StrList::Owned(v)),
-            Seen::Ips(v) => Value::Ips(v),
-            Seen::Nested(flat, _) => Value::Strs(StrList::Owned(flat)),
+    fn str_list_at(b: &[u8], src: &str, i: usize, builder: &mut Builder<'_>) -> Option<(Span, usize)> {
+        let start = builder.arena.spans.len();
+        let mut i = skip_ws(b, i);
+        if b.get(i) == Some(&b']') {
+            return Some((builder.arena.spans_from(start)?, i + 1));
         }
-    }
-
-    fn field_element(&self, id: FieldId, index: usize) -> Value<'_> {
-        match self.get(id).map(|v| self.seen(v)) {
-            Some(Seen::Nested(_, lists)) => lists.get(index).map_or(Value::Missing, |l| Value::Strs(StrList::Owned(l))),
-            _ => element_of(self.field(id), index),
+        loop {
+            // (An element that is a list, in a per-element field, is an error here.)
+            if b.get(i) != Some(&b'"') {
+                return None;
+            }
+            let (s, j) = str_at(b, src, i, &mut builder.text)?;
+            builder.arena.push_span(s);
+            i = j;
+            if !matches!(b.get(i), Some(b',' | b']')) {
+                i = skip_ws(b, i);
+            }
+            match b.get(i) {
+                Some(b',') => i = after_space(b, i + 1),
+                Some(b']') => return Some((builder.arena.spans_from(start)?, i + 1)),
+                _ => return None,
+            }
         }
-    }
-
-    fn timestamp_ns(&self) -> Option<i64> {
-        self.timestamp
     }
 }
 
@@ -1867,8 +2978,8 @@ mod tests {
         let text = r#"{"type":"open","values":{"open.file.path":"/x","process.ancestors.file.path":["/y"]}}"#;
         let e = ev(text);
         assert_eq!(show(&e, "open.file.path"), r#"Str("/x")"#);
-        assert_eq!(show(&e, "process.ancestors.file.path"), r#"Strs(Owned(["/y"]))"#);
-        assert_eq!(show(&e, "process.ancestors.file.name"), r#"Strs(Owned(["y"]))"#);
+        assert_eq!(show(&e, "process.ancestors.file.path"), r#"Strs(["/y"])"#);
+        assert_eq!(show(&e, "process.ancestors.file.name"), r#"Strs(["y"])"#);
         assert_eq!(e, JsonEvent::from_json(&serde_json::from_str(text).unwrap()).unwrap());
         let again = e.clone();
         drop(e);
@@ -1901,8 +3012,8 @@ mod tests {
         assert_eq!(show(&e, "exec.file.path.length"), "Int(11)");
         assert_eq!(show(&e, "process.file.name.length"), "Int(2)");
         assert_eq!(show(&e, "process.args"), r#"Str("-l 4444")"#);
-        assert_eq!(show(&e, "exec.args_flags"), r#"Strs(Owned(["l"]))"#);
-        assert_eq!(show(&e, "exec.args_options"), r#"Strs(Owned(["l=4444"]))"#);
+        assert_eq!(show(&e, "exec.args_flags"), r#"Strs(["l"])"#);
+        assert_eq!(show(&e, "exec.args_options"), r#"Strs(["l=4444"])"#);
         // Not an exec event: no twins.
         let o = ev(r#"{"type":"open","values":{"process.file.path":"/bin/cat","open.file.path":"/etc/shadow"}}"#);
         assert_eq!(show(&o, "exec.file.path"), "Missing");
@@ -1917,18 +3028,15 @@ mod tests {
         assert_eq!(show(&e, "process.parent.file.path"), r#"Str("/usr/sbin/cron")"#);
         assert_eq!(show(&e, "process.parent.file.name"), r#"Str("cron")"#);
         assert_eq!(show(&e, "process.parent.pid"), "Int(10)");
-        assert_eq!(show(&e, "process.parent.argv"), r#"Strs(Owned(["-f"]))"#);
+        assert_eq!(show(&e, "process.parent.argv"), r#"Strs(["-f"])"#);
         assert_eq!(show(&e, "process.parent.args"), r#"Str("-f")"#);
-        assert_eq!(show(&e, "process.ancestors.file.name"), r#"Strs(Owned(["cron", "init"]))"#);
+        assert_eq!(show(&e, "process.ancestors.file.name"), r#"Strs(["cron", "init"])"#);
         assert_eq!(show(&e, "process.ancestors.file.name.length"), "Ints([4, 4])");
         assert_eq!(show(&e, "process.ancestors.length"), "Int(2)");
-        assert_eq!(show(&e, "process.ancestors.argv"), r#"Strs(Owned(["-f", "--x=1", "y"]))"#);
-        assert_eq!(show(&e, "process.ancestors.args"), r#"Strs(Owned(["-f", "--x=1 y"]))"#);
-        assert_eq!(format!("{:?}", e.field_element(id("process.ancestors.argv"), 1)), r#"Strs(Owned(["--x=1", "y"]))"#);
-        assert_eq!(
-            format!("{:?}", e.field_element(id("process.ancestors.args_options"), 1)),
-            r#"Strs(Owned(["x=1"]))"#
-        );
+        assert_eq!(show(&e, "process.ancestors.argv"), r#"Strs(["-f", "--x=1", "y"])"#);
+        assert_eq!(show(&e, "process.ancestors.args"), r#"Strs(["-f", "--x=1 y"])"#);
+        assert_eq!(format!("{:?}", e.field_element(id("process.ancestors.argv"), 1)), r#"Strs(["--x=1", "y"])"#);
+        assert_eq!(format!("{:?}", e.field_element(id("process.ancestors.args_options"), 1)), r#"Strs(["x=1"])"#);
         assert_eq!(format!("{:?}", e.field_element(id("process.ancestors.file.name"), 1)), r#"Str("init")"#);
     }
 
@@ -2003,5 +3111,274 @@ mod tests {
         let msg = JsonEvent::from_str(r#"{"type":"opn"}"#).unwrap_err().0;
         assert!(msg.starts_with("unknown event type `opn`"), "{msg}");
         assert!(JsonEvent::from_str(r#"{"type":"open"} x"#).unwrap_err().0.starts_with("invalid JSON"));
+    }
+
+    /// Every field of the model reads the same on the fast path as on the serde path
+    /// (element by element for arrays), and the fast path took the event.
+    fn check_fast(text: &str) -> JsonEvent {
+        let fast = fast::parse(text, tables()).unwrap_or_else(|| panic!("fast path bailed on {text}"));
+        let slow = JsonEvent::from_json(&serde_json::from_str(text).unwrap()).unwrap();
+        assert_eq!(fast, slow, "{text}");
+        for f in Schema::linux().fields() {
+            assert_eq!(format!("{:?}", fast.field(f.id)), format!("{:?}", slow.field(f.id)), "{} in {text}", f.name);
+            for i in 0..3 {
+                let (a, b) = (fast.field_element(f.id, i), slow.field_element(f.id, i));
+                assert_eq!(format!("{a:?}"), format!("{b:?}"), "{}[{i}] in {text}", f.name);
+            }
+        }
+        fast
+    }
+
+    #[test]
+    fn strings_with_escapes_unicode_and_every_length_are_stored_exactly() {
+        // Around the 16-byte copy window, at the very end of the text, escaped, unicode.
+        for n in [0, 1, 7, 8, 15, 16, 17, 31, 64] {
+            let path = "p".repeat(n);
+            let e = check_fast(&format!(r#"{{"type":"open","values":{{"open.file.path":"{path}"}}}}"#));
+            assert_eq!(show(&e, "open.file.path"), format!("Str({path:?})"));
+            // The value last, right before the end of the text.
+            let e = check_fast(&format!(r#"{{"type":"open","values":{{"process.argv":["{path}"]}}}}"#));
+            assert_eq!(show(&e, "process.argv"), format!("Strs([{path:?}])"));
+        }
+        let e = check_fast(
+            r#"{"type":"open","values":{"open.file.path":"/a\"b\\c\/d\n\u00e9\ud83d\ude00","process.file.path":"/usr/bin/café😀","process.argv":["é","\u0041\t",""]}}"#,
+        );
+        assert_eq!(show(&e, "open.file.path"), r#"Str("/a\"b\\c/d\né😀")"#);
+        assert_eq!(show(&e, "open.file.name"), r#"Str("d\né😀")"#);
+        assert_eq!(show(&e, "process.file.name"), r#"Str("café😀")"#);
+        assert_eq!(show(&e, "process.file.name.length"), "Int(9)");
+        assert_eq!(show(&e, "process.argv"), r#"Strs(["é", "A\t", ""])"#);
+        assert_eq!(show(&e, "process.args"), r#"Str("é A\t ")"#);
+    }
+
+    #[test]
+    fn empty_lists_and_lone_scalars() {
+        // No ancestor: no parent, no `process.ancestors.length`; empty argv: empty args.
+        let e = check_fast(
+            r#"{"type":"exec","values":{"process.ancestors.file.path":[],"exec.argv":[],"process.ancestors.pid":[]}}"#,
+        );
+        assert_eq!(show(&e, "process.parent.file.path"), "Missing");
+        assert_eq!(show(&e, "process.ancestors.length"), "Missing");
+        assert_eq!(show(&e, "process.ancestors.file.name"), "Strs([])");
+        assert_eq!(show(&e, "process.ancestors.file.name.length"), "Ints([])");
+        assert_eq!(show(&e, "exec.args"), r#"Str("")"#);
+        assert_eq!(show(&e, "process.args_flags"), "Strs([])");
+        assert_eq!(format!("{:?}", e.field_element(id("process.ancestors.file.path"), 0)), "Missing");
+        // A lone scalar for an array field is a one-element array.
+        let e = check_fast(
+            r#"{"type":"exec","values":{"exec.argv":"-v","process.ancestors.pid":4,"process.ancestors.file.path":"/sbin/init"}}"#,
+        );
+        assert_eq!(show(&e, "exec.argv"), r#"Strs(["-v"])"#);
+        assert_eq!(show(&e, "process.parent.pid"), "Int(4)");
+        assert_eq!(show(&e, "process.parent.file.name"), r#"Str("init")"#);
+        assert_eq!(show(&e, "process.ancestors.length"), "Int(1)");
+        // Booleans and IP addresses, alone and in lists (the rarer buffers).
+        check_fast(
+            r#"{"type":"connect","values":{"connect.addr.ip":"10.0.0.1","connect.addr.is_public":true,"connect.addr.hostname":["a","b"]}}"#,
+        );
+        check_fast(r#"{"type":"dns","values":{"network.destination.ip":"::1","network.source.ip":"10.0.0.0/8"}}"#);
+    }
+
+    #[test]
+    fn per_ancestor_argv_keeps_each_list() {
+        let e = check_fast(
+            r#"{"type":"open","values":{"process.ancestors.argv":[["-a","--b=c"],[],["x","-o","out"]],"process.ancestors.file.path":["/bin/sh","/x","/sbin/init"]}}"#,
+        );
+        assert_eq!(show(&e, "process.ancestors.argv"), r#"Strs(["-a", "--b=c", "x", "-o", "out"])"#);
+        let el = |name: &str, i: usize| format!("{:?}", e.field_element(id(name), i));
+        assert_eq!(el("process.ancestors.argv", 0), r#"Strs(["-a", "--b=c"])"#);
+        assert_eq!(el("process.ancestors.argv", 1), "Strs([])");
+        assert_eq!(el("process.ancestors.argv", 2), r#"Strs(["x", "-o", "out"])"#);
+        assert_eq!(el("process.ancestors.argv", 3), "Missing");
+        assert_eq!(show(&e, "process.parent.argv"), r#"Strs(["-a", "--b=c"])"#);
+        assert_eq!(show(&e, "process.parent.args"), r#"Str("-a --b=c")"#);
+        assert_eq!(show(&e, "process.parent.args_options"), r#"Strs(["b=c"])"#);
+        assert_eq!(show(&e, "process.ancestors.args"), r#"Strs(["-a --b=c", "", "x -o out"])"#);
+        assert_eq!(show(&e, "process.ancestors.args_flags"), r#"Strs(["a", "o"])"#);
+        assert_eq!(el("process.ancestors.args_options", 0), r#"Strs(["b=c"])"#);
+        assert_eq!(el("process.ancestors.args_options", 1), "Strs([])");
+        assert_eq!(el("process.ancestors.args_options", 2), r#"Strs(["o=out"])"#);
+        assert_eq!(show(&e, "process.ancestors.length"), "Int(3)");
+        // The first element empty, or no element at all.
+        check_fast(r#"{"type":"open","values":{"process.ancestors.argv":[[],["y"]]}}"#);
+        check_fast(r#"{"type":"open","values":{"process.ancestors.argv":[]}}"#);
+    }
+
+    #[test]
+    fn integers_of_every_width() {
+        for n in [
+            "0",
+            "7",
+            "12345678",
+            "123456789",
+            "4294967295",
+            "9223372036854775807",
+            "9223372036854775808",
+            "18446744073709551615",
+            "-1",
+            "-12345678901",
+            "-9223372036854775808",
+        ] {
+            for text in [
+                format!(r#"{{"type":"open","values":{{"open.flags":{n}}}}}"#),
+                format!(r#"{{"type":"open","values":{{"open.flags":{n},"open.file.mode":1}}}}"#),
+                format!(r#"{{"type":"open","timestamp":{n}}}"#),
+            ] {
+                if n == "9223372036854775808" || n == "18446744073709551615" {
+                    // Past `i64`: a field reads it wrapped; a timestamp must fit.
+                    if text.contains("timestamp") {
+                        assert!(fast::parse(&text, tables()).is_none(), "{text}");
+                        continue;
+                    }
+                }
+                check_fast(&text);
+            }
+        }
+        let e = check_fast(r#"{"type":"open","values":{"open.flags":18446744073709551615,"open.retval":-42}}"#);
+        assert_eq!(show(&e, "open.flags"), "Int(-1)");
+        assert_eq!(show(&e, "open.retval"), "Int(-42)");
+        for bad in ["01", "-0", "1.0", "1e3", "-", "123456789012345678901"] {
+            assert!(fast::parse(&format!(r#"{{"type":"open","values":{{"open.flags":{bad}}}}}"#), tables()).is_none());
+        }
+    }
+
+    #[test]
+    fn events_of_one_shape_share_their_plan_not_their_values() {
+        let a = check_fast(
+            r#"{"type":"exec","values":{"exec.file.path":"/usr/bin/nc","exec.argv":["-l","4444"],"process.ancestors.file.path":["/bin/bash","/sbin/init"]}}"#,
+        );
+        let b = check_fast(
+            r#"{"type":"exec","values":{"exec.file.path":"/opt/x/xmrig","exec.argv":["--donate-level","1"],"process.ancestors.file.path":["/usr/sbin/cron"]}}"#,
+        );
+        assert!(Arc::ptr_eq(&a.index, &b.index));
+        assert_eq!(show(&a, "process.file.name"), r#"Str("nc")"#);
+        assert_eq!(show(&b, "process.file.name"), r#"Str("xmrig")"#);
+        assert_eq!(show(&b, "exec.args_flags"), r#"Strs(["donate-level"])"#);
+        assert_eq!(show(&a, "process.ancestors.length"), "Int(2)");
+        assert_eq!(show(&b, "process.ancestors.length"), "Int(1)");
+        // The same keys with an empty list are another shape (no parent).
+        let c = check_fast(
+            r#"{"type":"exec","values":{"exec.file.path":"/a","exec.argv":["x"],"process.ancestors.file.path":[]}}"#,
+        );
+        assert!(!Arc::ptr_eq(&a.index, &c.index));
+        assert_eq!(show(&c, "process.parent.file.path"), "Missing");
+        // Another order of the same keys, or another type: other shapes.
+        let d = check_fast(
+            r#"{"type":"exec","values":{"exec.argv":["x"],"exec.file.path":"/a","process.ancestors.file.path":["/b"]}}"#,
+        );
+        assert!(!Arc::ptr_eq(&a.index, &d.index));
+        check_fast(r#"{"type":"open","values":{"process.file.path":"/a","process.argv":["x"]}}"#);
+    }
+
+    #[test]
+    fn keys_in_any_order_and_spelling_are_found() {
+        // Key prediction learns one order, then meets others and near misses.
+        for text in [
+            r#"{"type":"open","values":{"process.pid":1,"process.ppid":2,"open.file.path":"/a"}}"#,
+            r#"{"type":"open","values":{"process.ppid":2,"process.pid":1,"open.file.path":"/a"}}"#,
+            r#"{"type":"open","values":{"process.pid":1,"process.ppid":2,"open.filename":"/a"}}"#,
+            r#"{"type":"open","values":{"process.pid":1,"process.ppid":2,"open.file.path":"/a"}}"#,
+            r#"{"type":"open","values":{"process.pid":1,"process.ppid" : 2 , "open.file.path"  :"/a" }}"#,
+            r#"{"Type":"open","Values":{"process.pid":1}}"#,
+        ] {
+            check_fast(text);
+        }
+        // A key that extends a predicted one, or an escaped spelling of it.
+        let pid = r#"{"type":"open","values":{"process.pid":1}}"#;
+        check_fast(pid);
+        assert!(JsonEvent::from_str(r#"{"type":"open","values":{"process.pidx":1}}"#).is_err());
+        let e = ev(r#"{"type":"open","values":{"process\u002epid":1}}"#);
+        assert_eq!(show(&e, "process.pid"), "Int(1)");
+        check_fast(pid);
+    }
+
+    #[test]
+    fn pool_reuse_after_a_big_event_then_a_small_one() {
+        let big = format!(
+            r#"{{"type":"exec","values":{{"exec.file.path":"{}","exec.argv":[{}],"exec.envs":["A=1","B=2"],"process.ancestors.file.path":["/a/b","/c/d","/e/f"],"process.ancestors.argv":[["-x"],["--y=z"]],"process.ancestors.pid":[3,2,1],"exec.pid":99}}}}"#,
+            "/very/long/path/".repeat(40),
+            (0..200).map(|i| format!(r#""-a{i}""#)).collect::<Vec<_>>().join(",")
+        );
+        let e = check_fast(&big);
+        // Lazy fields computed, then buffers given back.
+        assert!(show(&e, "exec.args").starts_with(r#"Str("-a0 -a1"#));
+        assert_eq!(show(&e, "process.ancestors.file.path.length"), "Ints([4, 4, 4])");
+        drop(e);
+        // A small event of another shape, then of the big one's shape, on the pooled
+        // buffers: nothing of the big event shows.
+        let small =
+            check_fast(r#"{"type":"open","values":{"open.file.path":"/x","process.ancestors.file.path":["/y"]}}"#);
+        // open.file.{path,name}(.length), and per ancestor and parent file.{path,name}
+        // (.length), process.ancestors.length.
+        assert_eq!(small.field_ids().count(), 13);
+        assert_eq!(show(&small, "process.ancestors.file.name"), r#"Strs(["y"])"#);
+        assert_eq!(show(&small, "exec.args"), "Missing");
+        drop(small);
+        let again = check_fast(
+            r#"{"type":"exec","values":{"exec.file.path":"/b","exec.argv":["q"],"exec.envs":[],"process.ancestors.file.path":["/z"],"process.ancestors.argv":[[]],"process.ancestors.pid":[7],"exec.pid":1}}"#,
+        );
+        assert_eq!(show(&again, "exec.args"), r#"Str("q")"#);
+        assert_eq!(show(&again, "process.ancestors.file.path.length"), "Ints([2])");
+        assert_eq!(show(&again, "process.parent.argv"), "Strs([])");
+        // A clone outlives its original.
+        let copy = again.clone();
+        drop(again);
+        assert_eq!(show(&copy, "exec.args"), r#"Str("q")"#);
+    }
+
+    #[test]
+    fn events_are_compact() {
+        assert!(size_of::<JsonEvent>() <= 168, "{}", size_of::<JsonEvent>());
+        // On a new thread: new buffers, cut to size.
+        std::thread::spawn(|| {
+            let e = check_fast(
+                r#"{"type":"exec","values":{"exec.file.path":"/usr/bin/nc","exec.argv":["-l","4444"],"exec.pid":7,"process.ancestors.file.path":["/bin/sh","/sbin/init"]}}"#,
+            );
+            assert_eq!(e.text, "/usr/bin/nc-l4444/bin/sh/sbin/init");
+            assert_eq!(e.text.capacity(), e.text.len());
+            assert_eq!(e.words.capacity(), e.words.len());
+            assert_eq!(e.arena.spans.capacity(), e.arena.spans.len());
+            // One word per value, shared by twins; basenames are spans of the paths.
+            assert!(e.words.len() + 9 <= e.field_ids().count(), "{} words, {} fields", e.words.len(), e.field_ids().count());
+            assert_eq!(e.arena.spans.len(), 2 + 2 + 2);
+        })
+        .join()
+        .unwrap();
+    }
+
+    #[test]
+    fn no_lazily_derived_field_has_a_length_and_per_ancestor_families_are_nested() {
+        // The plans rely on both (`Planner::derive`, `Builder::longest`).
+        let t = tables();
+        for f in Schema::linux().fields() {
+            let Some(fam) = &t.of(f.id).argv else { continue };
+            for d in [fam.args.map(|a| a.0), fam.flags, fam.options].into_iter().flatten() {
+                assert_eq!(t.of(d).length, None, "{}", Schema::linux().field_by_id(d).name);
+                if t.of(d).in_ancestors {
+                    assert!(fam.nested, "{}", f.name);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn packed_lists_read_like_the_others() {
+        let text = "abcdef";
+        let spans = [Span { start: 0, len: 2 }, Span { start: 2, len: 0 }, Span { start: 3, len: 3 }];
+        let l = StrList::Packed { text, spans: &spans };
+        assert_eq!(l.len(), 3);
+        assert_eq!(l.get(0), Some("ab"));
+        assert_eq!(l.get(1), Some(""));
+        assert_eq!(l.get(2), Some("def"));
+        assert_eq!(l.get(3), None);
+        assert_eq!(l.iter().collect::<Vec<_>>(), ["ab", "", "def"]);
+        assert_eq!(format!("{l:?}"), r#"["ab", "", "def"]"#);
+        let owned = [String::from("ab")];
+        assert_eq!(format!("{:?}", StrList::Owned(&owned)), format!("{:?}", StrList::Borrowed(&["ab"])));
+        // A span off the text (or off a character boundary) reads as missing.
+        let bad = [Span { start: 5, len: 9 }];
+        assert_eq!(StrList::Packed { text, spans: &bad }.get(0), None);
+        let bad = [Span { start: 1, len: 1 }];
+        assert_eq!(StrList::Packed { text: "é", spans: &bad }.get(0), None);
     }
 }

@@ -527,8 +527,37 @@ fn crafted_events_read_the_same() {
         r#"{"type":"open","values":{"nope.field":1}}"#,
         r#"{"type":"open","values":{"open.file.path":"/x\/y\u0041"}} "#,
         r#"{"type":"open"} {"#,
+        // The compact storage's edge cases: strings around its 16-byte copies, escapes,
+        // unicode, empty lists and elements, per-ancestor lists, wide numbers, the rarer
+        // value kinds, and events of one shape with other values.
+        r#"{"type":"open","values":{"open.file.path":"","process.file.path":"/usr/bin/abcdefg","process.comm":"0123456789abcdef","process.user":"0123456789abcdefg"}}"#,
+        r#"{"type":"open","values":{"open.file.path":"/a\"b\\c\/d\n\u00e9\ud83d\ude00","process.file.path":"/usr/bin/café😀","process.argv":["é","\u0041\t",""]}}"#,
+        r#"{"type":"exec","values":{"process.ancestors.file.path":[],"exec.argv":[],"process.ancestors.pid":[],"process.ancestors.argv":[]}}"#,
+        r#"{"type":"open","values":{"process.ancestors.argv":[[],["-y","--z=1","-o","v"]],"process.ancestors.file.path":["/a","/b/c"]}}"#,
+        r#"{"type":"open","values":{"process.ancestors.argv":[["-a","--b=c"],[],["x","-o","out"]],"process.ancestors.file.path":["/bin/sh","/x","/sbin/init"]}}"#,
+        r#"{"type":"open","values":{"open.flags":12345678,"open.file.mode":123456789,"open.retval":-12345678901,"process.pid":4294967295},"timestamp":9223372036854775807}"#,
+        r#"{"type":"open","values":{"open.flags":18446744073709551615,"open.retval":-9223372036854775808}}"#,
+        r#"{"type":"connect","values":{"connect.addr.ip":"10.0.0.1","connect.addr.is_public":true,"connect.addr.hostname":["a","b"],"connect.addr.port":[443]}}"#,
+        r#"{"type":"dns","values":{"network.destination.ip":"::1","network.source.ip":"10.0.0.0/8"}}"#,
+        r#"{"type":"exec","values":{"exec.file.path":"/usr/bin/nc","exec.argv":["-l","4444"],"process.ancestors.file.path":["/bin/bash","/sbin/init"]}}"#,
+        r#"{"type":"exec","values":{"exec.file.path":"/opt/x/xmrig","exec.argv":["--donate-level","1"],"process.ancestors.file.path":["/usr/sbin/cron"]}}"#,
+        r#"{"type":"exec","values":{"exec.file.path":"/a","exec.argv":["x"],"process.ancestors.file.path":[]}}"#,
+        r#"{"type":"exec","values":{"exec.file.path":"/a/b","process.file.path":"/c/d","exec.file.name":"n","process.argv":["-v"],"exec.argv":["-w"]}}"#,
+        r#"{"type":"open","values":{"process.pid":1,"process.ppid" : 2 , "open.filename"  :"/a" }}"#,
+        r#"{"type":"open","values":{"process\u002epid":1,"process.pidx":2}}"#,
     ];
     for c in cases {
         compare(c);
     }
+    // A big event, then small ones on the buffers it gave back.
+    let big = format!(
+        r#"{{"type":"exec","values":{{"exec.file.path":"{}","exec.argv":[{}],"process.ancestors.file.path":["/a/b","/c/d","/e/f"],"process.ancestors.argv":[["-x"],["--y=z"]]}}}}"#,
+        "/very/long/path/".repeat(40),
+        (0..200).map(|i| format!(r#""-a{i}""#)).collect::<Vec<_>>().join(",")
+    );
+    compare(&big);
+    compare(r#"{"type":"open","values":{"open.file.path":"/x","process.ancestors.file.path":["/y"]}}"#);
+    compare(
+        r#"{"type":"exec","values":{"exec.file.path":"/b","exec.argv":["q"],"process.ancestors.file.path":["/z"],"process.ancestors.argv":[[]]}}"#,
+    );
 }
