@@ -7,6 +7,8 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
 
 fn secl(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_secl"))
@@ -142,6 +144,108 @@ fn replay_keeps_up_with_a_pipe() {
     stdout.read_line(&mut rest).unwrap();
     assert!(rest.starts_with("{\"summary\":"), "{rest}");
     assert!(child.wait().unwrap().success());
+}
+
+const DNS_EVENT: &str = r#"{"type":"dns","timestamp":1,"values":{"process.pid":7,"dns.question.name":"c3pool.com"}}"#;
+
+/// `secl replay --policy cryptominer.policy -`, its stdout's lines coming through a channel
+/// (so a test can wait for one with a timeout).
+fn replay_stdin() -> (std::process::Child, std::process::ChildStdin, mpsc::Receiver<String>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_secl"))
+        .args(["replay", "--policy", "../examples/cryptominer/cryptominer.policy", "-"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("secl runs");
+    let stdin = child.stdin.take().unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stdout.lines() {
+            let Ok(line) = line else { return };
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    (child, stdin, rx)
+}
+
+/// Each match comes out while the writer holds the pipe open and waits for it, with
+/// invalid and blank lines in between; the invalid line is reported with its number.
+#[test]
+fn replay_answers_each_line_of_a_slow_pipe() {
+    let (mut child, mut stdin, lines) = replay_stdin();
+    let wait = Duration::from_secs(30);
+    let send = |stdin: &mut std::process::ChildStdin, text: &str| {
+        stdin.write_all(text.as_bytes()).unwrap();
+        stdin.flush().unwrap();
+    };
+    let expect = |index: u64, rule: &str| {
+        let line = lines.recv_timeout(wait).unwrap_or_else(|_| panic!("no match for event {index} within {wait:?}"));
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!((v["event_index"].as_u64(), v["rule_id"].as_str()), (Some(index), Some(rule)), "{line}");
+    };
+    send(&mut stdin, &format!("{DNS_EVENT}\n"));
+    expect(0, "crypto_domain_dns_query");
+    // An invalid line, a blank one, an event that matches nothing, then a match.
+    send(&mut stdin, "{\"type\": \n\n");
+    send(
+        &mut stdin,
+        "{\"type\":\"open\",\"timestamp\":2,\"values\":{\"process.pid\":7,\"open.file.path\":\"/tmp/x\"}}\n",
+    );
+    send(
+        &mut stdin,
+        "{\"type\":\"connect\",\"timestamp\":3,\"values\":{\"process.pid\":7,\"connect.addr.port\":8443}}\n",
+    );
+    expect(2, "mining_pool_connection");
+    // A line that comes in two writes is one event.
+    let (a, b) = DNS_EVENT.split_at(20);
+    send(&mut stdin, a);
+    std::thread::sleep(Duration::from_millis(50));
+    send(&mut stdin, &format!("{b}\n"));
+    expect(3, "crypto_domain_dns_query");
+    drop(stdin);
+    let summary = lines.recv_timeout(wait).expect("the summary");
+    let v: serde_json::Value = serde_json::from_str(&summary).unwrap();
+    assert_eq!(v["summary"]["events"], 4, "{summary}");
+    assert_eq!(v["summary"]["matches"], 3, "{summary}");
+    assert_eq!(v["summary"]["invalid_lines"], 1, "{summary}");
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(err.starts_with("error: line 2: "), "{err}");
+    assert_eq!(child.wait().unwrap().code(), Some(2));
+}
+
+/// `secl replay … | head -1`: once its output is closed, replay ends quietly, without
+/// waiting for more input.
+#[test]
+fn replay_ends_quietly_when_its_output_is_closed() {
+    let (mut child, mut stdin, lines) = replay_stdin();
+    // Enough matches to fill the pipes; the writer keeps stdin open afterwards.
+    let (back, stdin_back) = mpsc::channel();
+    std::thread::spawn(move || {
+        let lines = format!("{DNS_EVENT}\n").repeat(10_000);
+        let _ = stdin.write_all(lines.as_bytes()).and_then(|()| stdin.flush());
+        let _ = back.send(stdin);
+    });
+    let first = lines.recv_timeout(Duration::from_secs(30)).expect("a first match");
+    assert!(first.starts_with("{\"rule_id\":\"crypto_domain_dns_query\""), "{first}");
+    drop(lines); // the reader of the output goes away
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "replay goes on with its output closed");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!((status.code(), err.as_str()), (Some(0), ""));
+    drop(stdin_back.recv_timeout(Duration::from_secs(30)));
 }
 
 #[test]
