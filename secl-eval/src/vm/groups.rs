@@ -68,7 +68,7 @@ pub struct GroupState {
 }
 
 /// The members of a predicate that can join a group, with its negation.
-enum Members<'a> {
+pub(super) enum Members<'a> {
     Strs(Vec<&'a StrMatcher>),
     Ints(Vec<i64>),
 }
@@ -81,7 +81,7 @@ fn whole_field(n: &Node) -> Option<FieldLoad> {
 }
 
 /// `(field, negate, members)` of a membership test, if it is one.
-fn membership(node: &Node) -> Option<(FieldLoad, bool, Members<'_>)> {
+pub(super) fn membership(node: &Node) -> Option<(FieldLoad, bool, Members<'_>)> {
     let (load, negate, members) = match node {
         Node::InStrSet { negate, operand, set } => {
             (whole_field(operand)?, *negate, Members::Strs(set.members().iter().collect()))

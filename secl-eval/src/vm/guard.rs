@@ -8,10 +8,10 @@
 //! Guards only narrow the candidates: a candidate is then evaluated in full, so verdicts
 //! do not depend on them.
 
-use super::groups::{FieldGroups, GroupState};
+use super::groups::{FieldGroups, GroupState, Members};
 use super::program::PredicateTable;
 use crate::event::Event;
-use crate::ir::{Access, CmpOp, FieldLoad, Lit, Node, Ty};
+use crate::ir::{FieldLoad, Node, Ty};
 use crate::matcher::StrMatcher;
 
 /// Pattern members are pre-filtered (prefix trie, literal scan), so a guard may hold many;
@@ -28,26 +28,15 @@ pub struct Guards {
     pub unguarded: Vec<u32>,
 }
 
-/// The guard candidates of a conjunct: a positive membership of a whole field.
+/// The guard candidates of a conjunct: a positive membership test of a whole field (the
+/// tests field groups answer), with its pattern count.
 fn guard_of(node: &Node) -> Option<(FieldLoad, usize)> {
-    let field = |n: &Node| match n {
-        Node::Field(f) if f.access == Access::Whole => Some(*f),
-        _ => None,
+    let (load, negate, members) = super::groups::membership(node)?;
+    let patterns = match members {
+        Members::Strs(v) => v.iter().filter(|m| !matches!(m, StrMatcher::Exact(_))).count(),
+        Members::Ints(_) => 0,
     };
-    let patterns =
-        |ms: &mut dyn Iterator<Item = &StrMatcher>| ms.filter(|m| !matches!(m, StrMatcher::Exact(_))).count();
-    match node {
-        Node::InStrSet { negate: false, operand, set } => Some((field(operand)?, patterns(&mut set.members().iter()))),
-        Node::MatchStr { negate: false, operand, matcher } => {
-            Some((field(operand)?, patterns(&mut std::iter::once(&**matcher))))
-        }
-        Node::InIntSet { negate: false, operand, .. } => Some((field(operand)?, 0)),
-        Node::CmpInt { op: CmpOp::Eq, lhs, rhs } => match (&**lhs, &**rhs) {
-            (Node::Lit(Lit::Int(_)), f) | (f, Node::Lit(Lit::Int(_))) => Some((field(f)?, 0)),
-            _ => None,
-        },
-        _ => None,
-    }
+    (!negate).then_some((load, patterns))
 }
 
 /// A rule's guard: leaves (with their pattern counts), one of which holds whenever the
