@@ -13,6 +13,7 @@
 
 use crate::matcher::StrMatcher;
 use aho_corasick::AhoCorasick;
+use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
 
 #[derive(Clone, Debug, Default)]
@@ -26,6 +27,9 @@ struct TrieNode {
 #[derive(Clone, Debug)]
 pub struct PatternIndex<T> {
     nodes: Vec<TrieNode>,
+    /// Patterns without a prefix but with a literal suffix, by that suffix read
+    /// backwards (`*.minexmr.com`): a walk from the value's end finds them.
+    suffixes: Vec<TrieNode>,
     entries: Vec<(Arc<StrMatcher>, T)>,
     /// Entries without a prefix but with a literal run: (literal, entry, case-insensitive).
     literal: Vec<(String, u32, bool)>,
@@ -49,6 +53,7 @@ impl<T> Default for PatternIndex<T> {
     fn default() -> Self {
         PatternIndex {
             nodes: vec![TrieNode::default()],
+            suffixes: vec![TrieNode::default()],
             entries: Vec::new(),
             literal: Vec::new(),
             unindexed: Vec::new(),
@@ -76,14 +81,61 @@ fn automaton(lits: &[&(String, u32, bool)], ci: bool) -> Option<(AhoCorasick, Ve
     Some((ac, lits.iter().map(|l| l.1).collect()))
 }
 
+/// Whether `m` is indexed by a non-empty literal prefix (cheap to add to an index: only
+/// values starting with it try it).
+pub fn has_prefix(m: &StrMatcher) -> bool {
+    prefix(m).is_some_and(|p| !p.is_empty())
+}
+
 /// The prefix every match of `m` starts with, when there is a sound one.
-fn prefix(m: &StrMatcher) -> Option<&str> {
+fn prefix(m: &StrMatcher) -> Option<Cow<'_, str>> {
     match m {
-        StrMatcher::Pattern(p) if !p.is_case_insensitive() => Some(p.literal_prefix()),
-        StrMatcher::Glob(g) if !g.is_case_insensitive() => Some(g.literal_prefix()),
-        StrMatcher::Exact(e) => Some(e),
+        StrMatcher::Pattern(p) if !p.is_case_insensitive() => Some(Cow::Borrowed(p.literal_prefix())),
+        StrMatcher::Glob(g) if !g.is_case_insensitive() => Some(Cow::Borrowed(g.literal_prefix())),
+        StrMatcher::Exact(e) => Some(Cow::Borrowed(e)),
+        StrMatcher::Regex(r) => regex_prefix(r.as_str()).map(Cow::Owned),
         _ => None,
     }
+}
+
+/// The text every match of a regexp anchored at the start (`^\[.*\]$`) begins with:
+/// its leading literal characters, up to the first that is optional or not literal.
+/// Conservative: a regexp with any alternation, or starting with flags, has none.
+fn regex_prefix(src: &str) -> Option<String> {
+    const META: &str = "\\.+*?()|[]{}^$";
+    let rest = src.strip_prefix('^')?;
+    if src.contains('|') {
+        return None;
+    }
+    let mut out = String::new();
+    let mut chars = rest.chars().peekable();
+    while let Some(c) = chars.next() {
+        let lit = match c {
+            '\\' => match chars.next() {
+                // `\.` is a literal dot; `\d`, `\b`, `\<` and the like are not literals.
+                Some(e) if META.contains(e) => e,
+                _ => break,
+            },
+            c if META.contains(c) => break,
+            c => c,
+        };
+        if matches!(chars.peek(), Some('*' | '?' | '{')) {
+            break;
+        }
+        out.push(lit);
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// The text every match of a case-sensitive plain pattern without a literal prefix ends
+/// with (`*.minexmr.com`): the reference requires its last literal to be a suffix.
+fn suffix(m: &StrMatcher) -> Option<&str> {
+    let StrMatcher::Pattern(p) = m else { return None };
+    if p.is_case_insensitive() || !p.literal_prefix().is_empty() {
+        return None;
+    }
+    let (_, last) = p.as_str().rsplit_once('*')?;
+    (!last.is_empty()).then_some(last)
 }
 
 impl<T> PatternIndex<T> {
@@ -129,29 +181,17 @@ impl<T> PatternIndex<T> {
         let id = self.entries.len() as u32;
         self.scanner = OnceLock::new();
         let key = prefix(&m).filter(|p| !p.is_empty()).map(|p| p.as_bytes().to_vec());
+        let tail = suffix(&m).map(|t| t.bytes().rev().collect::<Vec<u8>>());
         let literal = longest_literal(&m);
         self.entries.push((m, payload));
-        let Some(key) = key else {
-            match literal {
+        match (key, tail) {
+            (Some(key), _) => trie_insert(&mut self.nodes, key, id),
+            (None, Some(tail)) => trie_insert(&mut self.suffixes, tail, id),
+            (None, None) => match literal {
                 Some((lit, ci)) => self.literal.push((lit, id, ci)),
                 None => self.unindexed.push(id),
-            }
-            return;
-        };
-        let mut node = 0usize;
-        for b in key {
-            let pos = self.nodes[node].children.binary_search_by_key(&b, |c| c.0);
-            node = match pos {
-                Ok(i) => self.nodes[node].children[i].1 as usize,
-                Err(i) => {
-                    let next = self.nodes.len() as u32;
-                    self.nodes.push(TrieNode::default());
-                    self.nodes[node].children.insert(i, (b, next));
-                    next as usize
-                }
-            };
+            },
         }
-        self.nodes[node].entries.push(id);
     }
 
     /// Calls `f` with the payload of every matcher matching `s`, until `f` returns true;
@@ -189,6 +229,24 @@ impl<T> PatternIndex<T> {
                 Err(_) => break,
             }
             depth += 1;
+        }
+        if self.suffixes.len() > 1 {
+            let mut node = 0usize;
+            let mut rest = bytes.iter().rev();
+            loop {
+                for &e in &self.suffixes[node].entries {
+                    let (m, payload) = &self.entries[e as usize];
+                    if v.wants(payload) && m.matches(s) && v.hit(payload) {
+                        return true;
+                    }
+                }
+                let Some(&b) = rest.next() else { break };
+                let children = &self.suffixes[node].children;
+                match children.binary_search_by_key(&b, |c| c.0) {
+                    Ok(i) => node = children[i].1 as usize,
+                    Err(_) => break,
+                }
+            }
         }
         let scanner = self.scanner.get_or_init(|| self.build_scanner());
         let in_set =
@@ -254,6 +312,24 @@ impl<T> PatternIndex<T> {
     }
 }
 
+/// Adds entry `id` under `key` to a byte trie.
+fn trie_insert(nodes: &mut Vec<TrieNode>, key: Vec<u8>, id: u32) {
+    let mut node = 0usize;
+    for b in key {
+        let pos = nodes[node].children.binary_search_by_key(&b, |c| c.0);
+        node = match pos {
+            Ok(i) => nodes[node].children[i].1 as usize,
+            Err(i) => {
+                let next = nodes.len() as u32;
+                nodes.push(TrieNode::default());
+                nodes[node].children.insert(i, (b, next));
+                next as usize
+            }
+        };
+    }
+    nodes[node].entries.push(id);
+}
+
 /// What [`PatternIndex::visit`] reports matches to.
 pub trait Visitor<T> {
     /// Whether a match of this payload still matters; `false` skips its matcher.
@@ -272,6 +348,20 @@ mod tests {
     use crate::value::pattern::Pattern;
 
     #[test]
+    fn regex_prefixes_are_required_text_only() {
+        assert_eq!(regex_prefix(r"^\[.*\]$").as_deref(), Some("["));
+        assert_eq!(regex_prefix(r"^ab?c").as_deref(), Some("a"));
+        assert_eq!(regex_prefix(r"^ab+c").as_deref(), Some("ab"));
+        assert_eq!(regex_prefix(r"^/tmp/").as_deref(), Some("/tmp/"));
+        assert_eq!(regex_prefix(r"^a{2}"), None);
+        assert_eq!(regex_prefix(r"^a|b"), None);
+        assert_eq!(regex_prefix(r"a"), None);
+        assert_eq!(regex_prefix(r"^\d"), None);
+        assert_eq!(regex_prefix(r"^\<a"), None);
+        assert_eq!(regex_prefix(r"(?i)^a"), None);
+    }
+
+    #[test]
     fn finds_exactly_the_matching_patterns() {
         let mut idx = PatternIndex::default();
         let ms = [
@@ -284,6 +374,14 @@ mod tests {
             StrMatcher::Regex(regex::Regex::new("^/tmp").unwrap()),
             StrMatcher::Regex(regex::Regex::new(r"x\d").unwrap()),
             StrMatcher::Glob(Glob::new("/a/*/b", false).unwrap()),
+            StrMatcher::Regex(regex::Regex::new(r"^\[.*\]$").unwrap()),
+            StrMatcher::Regex(regex::Regex::new(r"^ab?c").unwrap()),
+            StrMatcher::Regex(regex::Regex::new(r"^a|b").unwrap()),
+            StrMatcher::Regex(regex::Regex::new(r"^x\d+").unwrap()),
+            StrMatcher::Regex(regex::Regex::new(r"^(?i)kw").unwrap()),
+            StrMatcher::Regex(regex::Regex::new(r"^k+w").unwrap()),
+            StrMatcher::Pattern(Pattern::new("*.minexmr.com", false).unwrap()),
+            StrMatcher::Pattern(Pattern::new("*a*.com", false).unwrap()),
         ];
         for (i, m) in ms.iter().enumerate() {
             idx.insert(Arc::new(m.clone()), i);
@@ -299,6 +397,18 @@ mod tests {
             "pool.minexmr.COM",
             "x.minexmr.com\u{212A}",
             "id_x_rsa",
+            "[kworker/0:1]",
+            "[kworker",
+            "ac",
+            "abc",
+            "b",
+            "x12",
+            "KWorker",
+            "kkw",
+            "x.minexmr.com",
+            ".minexmr.com",
+            "minexmr.com",
+            "a.com",
         ] {
             let mut got = Vec::new();
             idx.find(s, |i| {

@@ -172,6 +172,21 @@ impl RuleSet {
         v
     }
 
+    /// The guard of each rule of `event_type` (in load order): the fields whose scan
+    /// makes it a candidate, or `None` for a rule evaluated on every event.
+    pub fn guard_fields(&self, event_type: &str) -> Vec<(&str, Option<Vec<&str>>)> {
+        let schema = Schema::linux();
+        let Some(b) = self.buckets.get(event_type) else { return Vec::new() };
+        b.rules
+            .iter()
+            .zip(&b.guards.fields)
+            .map(|(&r, f)| {
+                let names = f.as_ref().map(|f| f.iter().map(|id| schema.field_by_id(*id).name.as_str()).collect());
+                (&*self.rules[r as usize].id, names)
+            })
+            .collect()
+    }
+
     /// Partial evaluation over a bucket (SPEC §12): can any rule of `event_type` match an
     /// event whose `field` is `value`, whatever its other fields? `false` means certainly
     /// not: the ground for discarders.
