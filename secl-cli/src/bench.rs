@@ -47,6 +47,19 @@ pub fn run(raw: &[String]) -> i32 {
     if args.has("profile") {
         for (t, n, g, p, unguarded) in rs.bucket_stats() {
             println!("{t}: {n} rules, {g} guarded, {p} predicates; unguarded: {}", unguarded.join(" "));
+            // Guarded rules by the fields their guards scan.
+            let mut by_fields: Vec<(String, Vec<&str>)> = Vec::new();
+            for (id, fields) in rs.guard_fields(t) {
+                let Some(fields) = fields else { continue };
+                let key = fields.join(" | ");
+                match by_fields.iter_mut().find(|(k, _)| *k == key) {
+                    Some((_, ids)) => ids.push(id),
+                    None => by_fields.push((key, vec![id])),
+                }
+            }
+            for (fields, ids) in by_fields {
+                println!("    guard {fields}: {}", ids.join(" "));
+            }
         }
         println!("guard lookups, timed hot (ns per event of their type; costliest over the stream first):");
         for (t, f, n, rules, ns) in rs.guard_costs(&events).iter().take(60) {

@@ -43,10 +43,21 @@ pub struct PatternIndex<T> {
 struct Scanner {
     /// Two or more regexps without a usable prefix run as one `RegexSet` pass.
     regexes: Option<(regex::RegexSet, Vec<u32>)>,
-    sensitive: Option<(AhoCorasick, Vec<u32>)>,
+    sensitive: Option<Literals>,
     /// ASCII-case-insensitive literals; values with non-ASCII text try these in full,
     /// since Unicode folding can turn them into ASCII (the Kelvin sign into `k`).
-    insensitive: Option<(AhoCorasick, Vec<u32>)>,
+    insensitive: Option<Literals>,
+}
+
+/// The literal runs of some patterns, found by one automaton.
+#[derive(Clone, Debug)]
+struct Literals {
+    ac: AhoCorasick,
+    /// The entry of each literal.
+    ids: Vec<u32>,
+    /// Bytes of the shortest literal: a shorter ASCII value contains none (most values
+    /// tried, environment variable names and short arguments, are settled so).
+    shortest: usize,
 }
 
 impl<T> Default for PatternIndex<T> {
@@ -73,12 +84,13 @@ fn longest_literal(m: &StrMatcher) -> Option<(String, bool)> {
     Some((if ci { best.to_ascii_lowercase() } else { best.to_owned() }, ci))
 }
 
-fn automaton(lits: &[&(String, u32, bool)], ci: bool) -> Option<(AhoCorasick, Vec<u32>)> {
+fn automaton(lits: &[&(String, u32, bool)], ci: bool) -> Option<Literals> {
     if lits.is_empty() {
         return None;
     }
     let ac = AhoCorasick::builder().ascii_case_insensitive(ci).build(lits.iter().map(|l| l.0.as_str())).ok()?;
-    Some((ac, lits.iter().map(|l| l.1).collect()))
+    let shortest = lits.iter().map(|l| l.0.len()).min().unwrap_or(0);
+    Some(Literals { ac, ids: lits.iter().map(|l| l.1).collect(), shortest })
 }
 
 /// Whether `m` is indexed by a non-empty literal prefix (cheap to add to an index: only
@@ -286,22 +298,27 @@ impl<T> PatternIndex<T> {
             let (m, payload) = &self.entries[e as usize];
             v.wants(payload) && m.matches(s) && v.hit(payload)
         };
-        if let Some((ac, ids)) = &scanner.sensitive {
-            for hit in ac.find_overlapping_iter(s) {
-                if try_entry(ids[hit.pattern().as_usize()]) {
+        if let Some(l) = &scanner.sensitive
+            && s.len() >= l.shortest
+        {
+            for hit in l.ac.find_overlapping_iter(s) {
+                if try_entry(l.ids[hit.pattern().as_usize()]) {
                     return true;
                 }
             }
         }
-        if let Some((ac, ids)) = &scanner.insensitive {
+        if let Some(l) = &scanner.insensitive {
             if s.is_ascii() {
-                for hit in ac.find_overlapping_iter(s) {
-                    if try_entry(ids[hit.pattern().as_usize()]) {
+                if s.len() < l.shortest {
+                    return false;
+                }
+                for hit in l.ac.find_overlapping_iter(s) {
+                    if try_entry(l.ids[hit.pattern().as_usize()]) {
                         return true;
                     }
                 }
             } else {
-                for &e in ids {
+                for &e in &l.ids {
                     if try_entry(e) {
                         return true;
                     }

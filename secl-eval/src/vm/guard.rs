@@ -95,8 +95,9 @@ fn leaf(node: &Node) -> Option<Leaf<'_>> {
         // a missing one: no worse than other integers.
         Members::Ints(_) => (0, 0, PASS_INT),
     };
+    // Arrays (environment variables, ancestors) hold several values, often dozens.
     let array = load.ty.is_array();
-    let members_cost = if array { 2 * members_cost } else { members_cost };
+    let members_cost = if array { 4 * members_cost } else { members_cost };
     (patterns <= MAX_GUARD_PATTERNS).then_some(Leaf { node, field: load.field, array, members_cost, patterns, pass })
 }
 
@@ -242,8 +243,12 @@ impl Guards {
             .zip(&rules)
             .map(|(c, opts)| {
                 c.map(|i| {
-                    let mut f: Vec<FieldId> = opts[i].iter().map(|l| l.field).collect();
-                    f.dedup();
+                    let mut f: Vec<FieldId> = Vec::new();
+                    for l in &opts[i] {
+                        if !f.contains(&l.field) {
+                            f.push(l.field);
+                        }
+                    }
                     f
                 })
             })

@@ -3,6 +3,7 @@
 
 pub mod cache;
 pub mod eval;
+pub mod fast;
 pub mod groups;
 pub mod guard;
 pub mod program;
@@ -54,9 +55,9 @@ pub fn run_grouped<E: crate::event::Event + ?Sized>(
                             let r = match &mut groups {
                                 Some((g, st)) => match g.of(i) {
                                     Some(at) => g.test(at, ev, st),
-                                    None => test(&p.node, ev, cx),
+                                    None => test_pred(p, ev, cx),
                                 },
-                                None => test(&p.node, ev, cx),
+                                None => test_pred(p, ev, cx),
                             };
                             memo[i] = if r { TRUE } else { FALSE };
                             r
@@ -79,4 +80,13 @@ pub fn run_grouped<E: crate::event::Event + ?Sized>(
         pc += 1;
     }
     acc
+}
+
+/// A predicate's answer, by its fast path when it has one.
+#[inline]
+fn test_pred<E: crate::event::Event + ?Sized>(p: &Predicate, ev: &E, cx: &Cx<'_>) -> bool {
+    match p.fast.as_ref().and_then(|f| f.test(ev, cx)) {
+        Some(r) => r,
+        None => test(&p.node, ev, cx),
+    }
 }

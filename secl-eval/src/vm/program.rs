@@ -34,6 +34,8 @@ pub struct Predicate {
     /// Reads variables or the iterator register: recomputed at each use.
     pub volatile: bool,
     pub cost: u32,
+    /// The predicate's fast path, for the common shapes.
+    pub fast: Option<super::fast::Fast>,
 }
 
 /// The predicates of one bucket and their interning table.
@@ -56,7 +58,12 @@ impl PredicateTable {
             return i;
         }
         let i = self.preds.len() as u32;
-        self.preds.push(Predicate { node: node.clone(), volatile: super::eval::is_volatile(node), cost: cost(node) });
+        self.preds.push(Predicate {
+            node: node.clone(),
+            volatile: super::eval::is_volatile(node),
+            cost: cost(node),
+            fast: super::fast::Fast::of(node),
+        });
         self.index.insert(key, i);
         i
     }
