@@ -27,8 +27,9 @@ struct Bucket {
     guards: crate::vm::guard::Guards,
     groups: crate::vm::groups::FieldGroups,
     slots: crate::vm::cache::SlotMap,
-    /// Per rule position: whether it reads variables or has actions (needs scope keys).
-    needs_scopes: Vec<bool>,
+    /// Rules (positions) that read variables or have actions (need scope keys), as a
+    /// bitset.
+    needs_scopes: Vec<u64>,
 }
 
 /// Fields the engine itself reads to key scoped variables.
@@ -94,7 +95,11 @@ impl RuleSet {
             b.rules.push(i as u32);
             b.programs.push(compile(&rule.node, &mut b.preds));
             let needs = reads_vars(&rule.node) || !rule.actions.is_empty();
-            b.needs_scopes.push(needs);
+            let pos = b.rules.len() - 1;
+            if b.needs_scopes.len() <= pos / 64 {
+                b.needs_scopes.push(0);
+            }
+            b.needs_scopes[pos / 64] |= u64::from(needs) << (pos % 64);
             b.uses_vars |= needs;
         }
         for b in buckets.values_mut() {
@@ -251,8 +256,6 @@ impl RuleSet {
             st.memo.resize(n, 0);
         }
         st.memo[..n].fill(0);
-        // Scope keys are read only once a rule that needs them is a candidate.
-        let mut scopes_ready = false;
         let now = Cell::new(None);
         let words = bucket.guards.words;
         if st.candidates.len() < words {
@@ -260,48 +263,61 @@ impl RuleSet {
         }
         bucket.groups.reset(&mut st.groups);
         bucket.guards.candidates(&bucket.groups, ev, &mut st.groups, &mut st.candidates);
-        for w in 0..words {
-            while st.candidates[w] != 0 {
-                let bit = st.candidates[w].trailing_zeros() as usize;
-                st.candidates[w] &= st.candidates[w] - 1;
-                let k = w * 64 + bit;
-                let rule_index = bucket.rules[k];
-                let rule = &self.rules[rule_index as usize];
-                if !scopes_ready && bucket.needs_scopes[k] {
-                    self.resolve_scopes(ev, &mut st.scopes);
-                    scopes_ready = true;
-                }
-                let matched = {
-                    let view = ScopedVars { store: &st.vars, scopes: &st.scopes, inherited: &self.inherited };
-                    let cx = Cx { now: now.clone(), event_time: ev.timestamp_ns(), register: None, vars: &view };
-                    let m = match &rule.register {
-                        None => crate::vm::run_grouped(
-                            &bucket.programs[k],
-                            &bucket.preds.preds,
-                            &mut st.memo,
-                            Some((&bucket.groups, &mut st.groups)),
-                            ev,
-                            &cx,
-                        ),
-                        Some(reg) => self.run_register(
-                            rule,
-                            reg,
-                            &bucket.programs[k],
-                            (&bucket.preds.preds, &bucket.groups),
-                            (&mut st.memo, &mut st.groups),
-                            ev,
-                            &cx,
-                        ),
-                    };
-                    now.set(cx.now.get());
-                    m
-                };
-                if matched {
-                    st.matched.push(rule_index);
-                    if !rule.actions.is_empty() {
-                        self.run_actions(rule_index, ev, st, &now);
+        // Scope keys are read only when a candidate reads variables or has actions.
+        let scopes_ready = st.candidates[..words].iter().zip(&bucket.needs_scopes).any(|(c, n)| c & n != 0);
+        if scopes_ready {
+            self.resolve_scopes(ev, &mut st.scopes);
+        }
+        let event_time = ev.timestamp_ns();
+        let mut w = 0;
+        while w < words {
+            // One evaluation context serves the candidates up to the next match with
+            // actions, which change variables the context reads.
+            let fired = {
+                let view = ScopedVars { store: &st.vars, scopes: &st.scopes, inherited: &self.inherited };
+                let cx = Cx { now: now.clone(), event_time, register: None, vars: &view };
+                let mut fired = None;
+                'rules: while w < words {
+                    while st.candidates[w] != 0 {
+                        let bit = st.candidates[w].trailing_zeros() as usize;
+                        st.candidates[w] &= st.candidates[w] - 1;
+                        let k = w * 64 + bit;
+                        let rule_index = bucket.rules[k];
+                        let rule = &self.rules[rule_index as usize];
+                        let matched = match &rule.register {
+                            None => crate::vm::run_grouped(
+                                &bucket.programs[k],
+                                &bucket.preds.preds,
+                                &mut st.memo,
+                                Some((&bucket.groups, &mut st.groups)),
+                                ev,
+                                &cx,
+                            ),
+                            Some(reg) => self.run_register(
+                                rule,
+                                reg,
+                                &bucket.programs[k],
+                                (&bucket.preds.preds, &bucket.groups),
+                                (&mut st.memo, &mut st.groups),
+                                ev,
+                                &cx,
+                            ),
+                        };
+                        if matched {
+                            st.matched.push(rule_index);
+                            if !rule.actions.is_empty() {
+                                fired = Some(rule_index);
+                                break 'rules;
+                            }
+                        }
                     }
+                    w += 1;
                 }
+                now.set(cx.now.get());
+                fired
+            };
+            if let Some(rule_index) = fired {
+                self.run_actions(rule_index, ev, st, &now);
             }
         }
         if ev.event_type() == "exit" {

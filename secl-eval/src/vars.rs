@@ -338,6 +338,35 @@ pub fn uuid4() -> String {
     }
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+    // 8-4-4-4-12 hex digits, written directly (formatting each byte cost ~13,000
+    // instructions per UUID, and the default policy draws one per correlation).
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(36);
+    for (i, b) in bytes.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            out.push('-');
+        }
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 15)]));
+    }
+    out
+}
+
+#[cfg(test)]
+mod uuid_tests {
+    use super::uuid4;
+
+    #[test]
+    fn uuid4_is_a_fresh_version_4_uuid() {
+        let a = uuid4();
+        let b = uuid4();
+        assert_ne!(a, b);
+        for u in [a, b] {
+            let groups: Vec<&str> = u.split('-').collect();
+            assert_eq!(groups.iter().map(|g| g.len()).collect::<Vec<_>>(), [8, 4, 4, 4, 12], "{u}");
+            assert!(u.chars().all(|c| c == '-' || c.is_ascii_hexdigit() && !c.is_ascii_uppercase()), "{u}");
+            assert!(groups[2].starts_with('4'), "version nibble: {u}");
+            assert!(matches!(groups[3].as_bytes()[0], b'8' | b'9' | b'a' | b'b'), "variant bits: {u}");
+        }
+    }
 }

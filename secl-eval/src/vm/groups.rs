@@ -13,8 +13,7 @@
 //! `!=`, `!~`) reads its core and flips it, which is the "no element matches" rule of
 //! SPEC §4.3.
 
-use super::eval::load;
-use crate::event::Event;
+use crate::event::{Event, Value};
 use crate::fxhash::FxHashMap;
 use crate::ir::{Access, CmpOp, FieldLoad, Lit, Node, Ty};
 use crate::matcher::{StrMatcher, fold};
@@ -246,41 +245,34 @@ impl FieldGroups {
         let g = &self.groups[gi];
         st.done[gi / 64] |= 1 << (gi % 64);
         let hits = &mut st.hits[g.offset..g.offset + g.words];
-        for w in hits.iter_mut() {
-            *w = 0;
+        match &mut *hits {
+            [w] => *w = 0,
+            more => more.fill(0),
         }
-        let v = load(ev, &g.load, None);
         let mut mark = Marks(hits);
+        // The value as `load` and `Val` give it to the general evaluator: a missing
+        // scalar is its zero value, a missing array is empty; an integer group tests only
+        // integers, a string group only strings.
+        let scalar = !g.load.ty.is_array();
         if !g.ints.is_empty() {
-            v.any_int(|i| {
+            let mut check = |i: i64| {
                 if let Some(cores) = g.ints.get(&i) {
                     mark.all(cores);
                 }
-                false
-            });
+            };
+            match ev.field(g.load.field) {
+                Value::Int(i) => check(i),
+                Value::Ints(a) => a.iter().for_each(|i| check(*i)),
+                Value::Missing if scalar => check(0),
+                _ => {}
+            }
         } else {
-            v.any_str(|s| {
-                if g.str_lens & len_bit(s) != 0
-                    && let Some(cores) = g.strs.get(s)
-                {
-                    mark.all(cores);
-                }
-                if !g.folded.is_empty() {
-                    // Folding allocates only for values with upper-case or non-ASCII text.
-                    let key: Cow<'_, str> = if s.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
-                        Cow::Borrowed(s)
-                    } else {
-                        Cow::Owned(fold(s))
-                    };
-                    if let Some(cores) = g.folded.get(&*key) {
-                        mark.all(cores);
-                    }
-                }
-                if !g.others.is_empty() {
-                    g.others.visit(s, &mut mark);
-                }
-                false
-            });
+            match ev.field(g.load.field) {
+                Value::Str(s) => g.check_str(s, &mut mark),
+                Value::Strs(l) => l.iter().for_each(|s| g.check_str(s, &mut mark)),
+                Value::Missing if scalar => g.check_str("", &mut mark),
+                _ => {}
+            }
         }
         if let Some(bits) = candidates {
             for (w, &word) in mark.0.iter().enumerate() {
@@ -297,6 +289,33 @@ impl FieldGroups {
     }
 }
 
+impl Group {
+    /// Marks the cores one string of the value is a member of.
+    #[inline]
+    fn check_str(&self, s: &str, mark: &mut Marks<'_>) {
+        if self.str_lens & len_bit(s) != 0
+            && let Some(cores) = self.strs.get(s)
+        {
+            mark.all(cores);
+        }
+        if !self.folded.is_empty() {
+            // Folding allocates only for values with upper-case or non-ASCII text.
+            let key: Cow<'_, str> = if s.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
+                Cow::Borrowed(s)
+            } else {
+                Cow::Owned(fold(s))
+            };
+            if let Some(cores) = self.folded.get(&*key) {
+                mark.all(cores);
+            }
+        }
+        if !self.others.is_empty() {
+            self.others.visit(s, mark);
+        }
+    }
+}
+
+#[inline]
 fn len_bit(s: &str) -> u64 {
     1 << s.len().min(63)
 }
