@@ -233,6 +233,17 @@ impl FieldGroups {
         hit != at.negate
     }
 
+    /// A grouped predicate's answer if its group was scanned for the last event.
+    pub fn answer(&self, at: Grouped, st: &GroupState) -> Option<bool> {
+        let gi = at.group as usize;
+        if st.done.get(gi / 64)? & (1 << (gi % 64)) == 0 {
+            return None;
+        }
+        let g = &self.groups[gi];
+        let hit = st.hits[g.offset + at.core as usize / 64] & (1 << (at.core % 64)) != 0;
+        Some(hit != at.negate)
+    }
+
     /// Scans the groups that hold guards, adding the rules their holding cores guard to
     /// `candidates`.
     pub fn scan_guards<E: Event + ?Sized>(&self, ev: &E, st: &mut GroupState, candidates: &mut [u64]) {

@@ -52,17 +52,17 @@ pub fn run_grouped<E: crate::event::Event + ?Sized>(
                         TRUE => true,
                         FALSE => false,
                         _ => {
-                            let r = match &mut groups {
-                                Some((g, st)) => match g.of(i) {
-                                    Some(at) => g.test(at, ev, st),
-                                    None => test_pred(p, ev, cx),
-                                },
-                                None => test_pred(p, ev, cx),
-                            };
+                            let r = test_pred(p, ev, cx);
                             memo[i] = if r { TRUE } else { FALSE };
                             r
                         }
                     }
+                };
+            }
+            Op::Group { pred, at } => {
+                acc = match &mut groups {
+                    Some((g, st)) => g.test(at, ev, st),
+                    None => test_pred(&preds[pred as usize], ev, cx),
                 };
             }
             Op::JumpIfFalse(t) if !acc => {
@@ -84,7 +84,7 @@ pub fn run_grouped<E: crate::event::Event + ?Sized>(
 
 /// A predicate's answer, by its fast path when it has one.
 #[inline]
-fn test_pred<E: crate::event::Event + ?Sized>(p: &Predicate, ev: &E, cx: &Cx<'_>) -> bool {
+pub(crate) fn test_pred<E: crate::event::Event + ?Sized>(p: &Predicate, ev: &E, cx: &Cx<'_>) -> bool {
     match p.fast.as_ref().and_then(|f| f.test(ev, cx)) {
         Some(r) => r,
         None => test(&p.node, ev, cx),

@@ -14,6 +14,12 @@ use std::collections::HashMap;
 pub enum Op {
     /// `acc = predicate[i]`.
     Pred(u32),
+    /// `acc = predicate[pred]`, answered by a core of a field group (see
+    /// [`super::groups`]), which is its memo; bound by [`Program::bind_groups`].
+    Group {
+        pred: u32,
+        at: super::groups::Grouped,
+    },
     /// Jump to the target when `acc` is false (the rest of an `&&` chain is skipped).
     JumpIfFalse(u32),
     /// Jump to the target when `acc` is true (the rest of an `||` chain is skipped).
@@ -25,6 +31,20 @@ pub enum Op {
 #[derive(Clone, Debug, Default)]
 pub struct Program {
     pub ops: Vec<Op>,
+}
+
+impl Program {
+    /// Turns the reads of grouped predicates into reads of their group, so that the VM
+    /// goes there without looking the predicate up.
+    pub fn bind_groups(&mut self, groups: &super::groups::FieldGroups) {
+        for op in &mut self.ops {
+            if let Op::Pred(i) = *op
+                && let Some(at) = groups.of(i as usize)
+            {
+                *op = Op::Group { pred: i, at };
+            }
+        }
+    }
 }
 
 /// A leaf comparison, evaluated by [`super::eval::test`].
