@@ -181,7 +181,11 @@ pub fn replay<R: Read + Send + 'static>(
 /// caller takes the parsed batches back in the same turn, so in input order, evaluates
 /// them and sends each batch back to the reader for reuse. The events of a batch are
 /// dropped by the parser that made them, when it parses the batch's next lines: a
-/// `JsonEvent` gives its buffers back to the pool of the thread that drops it.
+/// `JsonEvent` gives its buffers back to the pool of the thread that drops it. Their lazy
+/// fields, though, are computed here, by the evaluation: each event gives them back to
+/// this thread's pool once evaluated ([`JsonEvent::recycle_lazy`]), for the next one.
+///
+/// [`JsonEvent::recycle_lazy`]: secl::eval::json_event::JsonEvent::recycle_lazy
 ///
 /// The threads are not joined when the evaluation stops early (a closed output): the
 /// reader may be waiting on a pipe.
@@ -233,7 +237,7 @@ fn pipelined<R: Read + Send + 'static>(
     let mut last = 0;
     for k in (0..parsers).cycle() {
         last = k;
-        let batch = match done_rx[k].try_recv() {
+        let mut batch = match done_rx[k].try_recv() {
             Ok(batch) => batch,
             Err(TryRecvError::Empty) => {
                 // Nothing parsed yet: the reader may be waiting for the writer.
@@ -245,9 +249,14 @@ fn pipelined<R: Read + Send + 'static>(
             }
             Err(TryRecvError::Disconnected) => break,
         };
-        for item in &batch.items {
+        let mut items = std::mem::take(&mut batch.items);
+        for item in &mut items {
             ev.item(batch.text(), item)?;
+            if let Item::Event { event, .. } = item {
+                event.recycle_lazy();
+            }
         }
+        batch.items = items;
         ev.end_batch(&batch)?;
         let _ = free_tx[k].send(batch);
     }
@@ -611,6 +620,44 @@ mod tests {
             );
             assert!(matches!(stop, Err(Stop::Closed)), "{pipeline:?}");
         }
+    }
+
+    /// Allocations made on this thread while `f` runs.
+    fn allocations_of<R>(f: impl FnOnce() -> R) -> (u64, R) {
+        let mut r = None;
+        let info = allocation_counter::measure(|| r = Some(f()));
+        (info.count_total, r.expect("ran"))
+    }
+
+    /// A pipelined replay computes the events' lazy fields (`exec.args`, …) on the
+    /// evaluating thread and drops the events on the parsing one: the evaluating thread
+    /// keeps the lazy fields' buffers for its next events, so it allocates no more than a
+    /// replay on one thread, which parses the events too. (When the events took those
+    /// buffers to the parser's pool, the evaluating thread made new ones for every exec
+    /// event: 4 allocations or more each.)
+    #[test]
+    fn the_evaluating_thread_reuses_the_lazy_fields_buffers() {
+        let rs = miner_rules();
+        let input = std::fs::read_to_string(MINER_EVENTS).unwrap().repeat(100);
+        let execs = input.lines().filter(|l| serde_json::from_str::<Value>(l).unwrap()["type"] == "exec").count();
+        assert_eq!(execs, 1500);
+        let allocations = |parsers: usize| {
+            let pipeline = Pipeline { parsers, read_size: 4096 };
+            let (allocations, summary) = allocations_of(|| {
+                let input = std::io::Cursor::new(input.clone().into_bytes());
+                replay(&rs, input, &mut std::io::sink(), true, &mut |_, _| {}, pipeline).expect("the replay ends")
+            });
+            assert_eq!(summary.events, 4800);
+            allocations
+        };
+        // Both count what the evaluation itself allocates (the rule set's state).
+        let one_thread = allocations(0);
+        let evaluating = allocations(1);
+        assert!(
+            evaluating <= one_thread + execs as u64 / 4,
+            "{evaluating} allocations evaluating {execs} exec events parsed on another thread, \
+             {one_thread} parsing and evaluating them"
+        );
     }
 
     #[test]

@@ -108,15 +108,17 @@ fn replay_prints_one_line_per_match_then_a_summary() {
 
 #[test]
 fn replay_keeps_up_with_a_pipe() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_secl"))
-        .args(["replay", "--policy", "../examples/cryptominer/cryptominer.policy", "-"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("secl runs");
-    let mut stdin = child.stdin.take().unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let (mut child, mut stdin, lines) = replay_stdin();
+    // Generous: a replay that stops flushing fails the test rather than hang it.
+    let wait = Duration::from_secs(60);
+    let next_line = |child: &mut std::process::Child, what: &str| match lines.recv_timeout(wait) {
+        Ok(line) => line,
+        Err(_) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("no {what} within {wait:?}");
+        }
+    };
     // Each match must come out while the writer still holds the pipe open.
     for (i, (event, rule)) in [
         (
@@ -133,17 +135,27 @@ fn replay_keeps_up_with_a_pipe() {
     {
         writeln!(stdin, "{event}").unwrap();
         stdin.flush().unwrap();
-        let mut line = String::new();
-        stdout.read_line(&mut line).unwrap();
+        let line = next_line(&mut child, &format!("match for event {i}"));
         let v: serde_json::Value = serde_json::from_str(&line).unwrap();
         assert_eq!(v["rule_id"], *rule);
         assert_eq!(v["event_index"], i);
     }
     drop(stdin);
-    let mut rest = String::new();
-    stdout.read_line(&mut rest).unwrap();
+    let rest = next_line(&mut child, "summary");
     assert!(rest.starts_with("{\"summary\":"), "{rest}");
-    assert!(child.wait().unwrap().success());
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > wait {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("replay goes on after the end of its input");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success());
 }
 
 const DNS_EVENT: &str = r#"{"type":"dns","timestamp":1,"values":{"process.pid":7,"dns.question.name":"c3pool.com"}}"#;

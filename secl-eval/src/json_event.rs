@@ -1503,6 +1503,21 @@ impl JsonEvent {
         self.lazy.get_or_init(|| self.compute_lazy(count as usize))
     }
 
+    /// Gives the buffers of the lazy fields (`args`, `args_flags`, … computed together on
+    /// the first read of one) back to this thread's pool now, for the next event whose
+    /// lazy fields this thread computes; they are computed again if read again.
+    ///
+    /// A dropped event gives its lazy fields to the pool of the thread that drops it.
+    /// When events are parsed and dropped on one thread but evaluated on another (as in a
+    /// pipelined replay), the evaluating thread computes the lazy fields and should call
+    /// this once it is done with each event: otherwise its pool stays empty (a new part
+    /// per event) while the other thread's fills up with parts it never uses.
+    pub fn recycle_lazy(&mut self) {
+        if let Some(l) = self.lazy.take() {
+            with_pool(|p| p.lazy_back(l));
+        }
+    }
+
     /// Computes every lazy field, as the sensor derives it.
     #[inline(never)]
     fn compute_lazy(&self, count: usize) -> Box<LazyPart> {
@@ -2984,6 +2999,57 @@ mod tests {
         let again = e.clone();
         drop(e);
         assert_eq!(show(&again, "open.file.name"), r#"Str("x")"#);
+    }
+
+    /// Lazy parts in this thread's pool.
+    fn pooled_lazy_parts() -> usize {
+        POOL.with(|p| p.borrow().lazy.len())
+    }
+
+    /// Events made and dropped on one thread, their lazy fields computed on another (a
+    /// pipelined replay): the evaluating thread gives each part back to its own pool
+    /// ([`JsonEvent::recycle_lazy`]) and computes the next event's fields in it, so a
+    /// part is made once, not once per event. (Dropped without that, on the parsing
+    /// thread, the part went to the parser's pool, which never computes one.)
+    #[test]
+    fn lazy_parts_stay_with_the_thread_that_computes_them() {
+        let (to_parser, parser_rx) = std::sync::mpsc::channel::<JsonEvent>();
+        let (to_eval, parsed) = std::sync::mpsc::channel::<JsonEvent>();
+        let parser = std::thread::spawn(move || {
+            let argv = ["-o", "stratum+tcp://pool:3333", "--donate-level=1", "-v"];
+            for i in 0..20 {
+                let text = format!(
+                    r#"{{"type":"exec","values":{{"exec.file.path":"/opt/xmrig{i}","exec.argv":["{}"]}}}}"#,
+                    argv[..1 + i % argv.len()].join("\",\"")
+                );
+                to_eval.send(ev(&text)).unwrap();
+                // The evaluated event comes back here to be dropped.
+                drop(parser_rx.recv().unwrap());
+            }
+            pooled_lazy_parts()
+        });
+        let mut parts = Vec::new();
+        for i in 0..20 {
+            let mut e = parsed.recv().unwrap();
+            let args = ["-o", "stratum+tcp://pool:3333", "--donate-level=1", "-v"][..1 + i % 4].join(" ");
+            assert_eq!(show(&e, "exec.args"), format!("Str({args:?})"), "event {i}");
+            assert_eq!(show(&e, "exec.file.name"), format!("Str(\"xmrig{i}\")"));
+            let part: *const LazyPart = &**e.lazy.get().expect("computed");
+            if !parts.contains(&part) {
+                parts.push(part);
+            }
+            e.recycle_lazy();
+            assert_eq!(pooled_lazy_parts(), 1, "event {i}");
+            // Read again, the fields are computed again (from the pooled part).
+            if i == 0 {
+                assert_eq!(show(&e, "exec.args_flags"), r#"Strs(["o"])"#);
+                assert_eq!(pooled_lazy_parts(), 0);
+                e.recycle_lazy();
+            }
+            to_parser.send(e).unwrap();
+        }
+        assert_eq!(parts.len(), 1, "one part, reused by every event");
+        assert_eq!(parser.join().unwrap(), 0, "the parser's pool holds no part");
     }
 
     #[test]
