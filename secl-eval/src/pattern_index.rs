@@ -12,6 +12,7 @@
 //! quirks let `/a/` match `/a/*/b`), and regexps are tried in order.
 
 use crate::matcher::StrMatcher;
+use crate::value::glob::PathFacts;
 use aho_corasick::AhoCorasick;
 use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
@@ -227,10 +228,16 @@ impl<T> PatternIndex<T> {
         let mut node = 0usize;
         let bytes = s.as_bytes();
         let mut depth = 0;
+        // Path globs sharing a prefix are often many: they share the value's separators.
+        let mut facts = None;
         loop {
             for &e in &self.nodes[node].entries {
                 let (m, payload) = &self.entries[e as usize];
-                if v.wants(payload) && m.matches(s) && v.hit(payload) {
+                let mut matches = |m: &StrMatcher| match m {
+                    StrMatcher::Glob(g) => g.matches_with(s, facts.get_or_insert_with(|| PathFacts::of(s))),
+                    m => m.matches(s),
+                };
+                if v.wants(payload) && matches(m) && v.hit(payload) {
                     return true;
                 }
             }
@@ -259,6 +266,10 @@ impl<T> PatternIndex<T> {
                     Err(_) => break,
                 }
             }
+        }
+        if self.literal.is_empty() && self.unindexed.is_empty() {
+            // Only prefixes and suffixes: settled by the walks.
+            return false;
         }
         let scanner = self.scanner.get_or_init(|| self.build_scanner());
         let in_set =

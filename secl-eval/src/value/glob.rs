@@ -15,6 +15,8 @@ pub struct Glob {
     text: String,
     /// Elements after rewriting glued `**` to `*`; lower-cased when case-insensitive.
     elements: Vec<String>,
+    /// Per element: whether it has no `*` (compared as it is, without the pattern walk).
+    literal: Vec<bool>,
     /// Index of the `**` element.
     double_star: Option<usize>,
     /// No `*` at all: an exact comparison.
@@ -40,7 +42,15 @@ impl Glob {
             }
             elements.push(if case_insensitive { el.to_lowercase() } else { el });
         }
-        Ok(Glob { text: text.to_string(), elements, double_star, scalar: !text.contains('*'), case_insensitive })
+        let literal = elements.iter().map(|e| !e.contains('*')).collect();
+        Ok(Glob {
+            text: text.to_string(),
+            elements,
+            literal,
+            double_star,
+            scalar: !text.contains('*'),
+            case_insensitive,
+        })
     }
 
     /// The glob as written.
@@ -66,6 +76,12 @@ impl Glob {
     }
 
     pub fn matches(&self, path: &str) -> bool {
+        self.matches_with(path, &PathFacts::of(path))
+    }
+
+    /// [`Glob::matches`] with the facts of `path` computed once for all the globs tried
+    /// on it.
+    pub fn matches_with(&self, path: &str, facts: &PathFacts) -> bool {
         if path.is_empty() {
             return false;
         }
@@ -73,23 +89,24 @@ impl Glob {
             return if self.case_insensitive { eq_fold(&self.text, path) } else { self.text == path };
         }
         if !self.case_insensitive {
-            return self.matches_bytes(path.as_bytes(), false);
+            return self.matches_bytes(path.as_bytes(), false, facts);
         }
         match fold_input(path.as_bytes()) {
-            Folded::Ascii(b) => self.matches_bytes(b, true),
-            Folded::Lowered(l) => self.matches_bytes(l.as_bytes(), false),
+            // ASCII folding keeps every byte where it was: the facts still hold.
+            Folded::Ascii(b) => self.matches_bytes(b, true, facts),
+            Folded::Lowered(l) => self.matches_bytes(l.as_bytes(), false, &PathFacts::of(&l)),
         }
     }
 
-    fn matches_bytes(&self, path: &[u8], fold: bool) -> bool {
-        if !self.may_match(path, fold) {
+    fn matches_bytes(&self, path: &[u8], fold: bool, facts: &PathFacts) -> bool {
+        if !self.may_match(path, fold, facts) {
             return false;
         }
         match self.double_star {
-            None => self.matches_prefix(&self.elements, path, fold),
+            None => self.matches_prefix(&self.elements, path, fold, facts),
             Some(pos) => {
-                self.matches_prefix(&self.elements[..=pos], path, fold)
-                    && matches_suffix(&self.elements[pos..], path, fold)
+                self.matches_prefix(&self.elements[..=pos], path, fold, facts)
+                    && matches_suffix(&self.elements[pos..], &self.literal[pos..], path, fold)
             }
         }
     }
@@ -98,7 +115,7 @@ impl Glob {
     /// number of separators the path needs, and its last segment when the glob's last
     /// element is literal. Most paths a glob is tried on (all those sharing its literal
     /// prefix) fail one of them.
-    fn may_match(&self, path: &[u8], fold: bool) -> bool {
+    fn may_match(&self, path: &[u8], fold: bool, facts: &PathFacts) -> bool {
         let n = self.elements.len();
         let last = self.elements[n - 1].as_bytes();
         let literal_last = !last.contains(&b'*');
@@ -106,7 +123,8 @@ impl Glob {
         match self.double_star {
             None => {
                 let p = skip_leading(&self.elements, path);
-                let seps = p.iter().filter(|&&b| b == b'/').count();
+                let skipped = path.len() - p.len();
+                let seps = facts.seps - usize::from(skipped == 1 && path.first() == Some(&b'/'));
                 if seps >= n {
                     return false;
                 }
@@ -115,7 +133,10 @@ impl Glob {
                     // empty end matches (the reference's early end).
                     return p.last().is_none_or(|&b| b == b'/') && self.elements[seps] == "*";
                 }
-                let seg = p.iter().rposition(|&b| b == b'/').map_or(p, |i| &p[i + 1..]);
+                let seg = match facts.last_sep {
+                    Some(i) if i >= skipped => &path[i + 1..],
+                    _ => p,
+                };
                 !literal_last || same(seg)
             }
             Some(pos) => {
@@ -125,27 +146,37 @@ impl Glob {
                 if need == 0 {
                     return true;
                 }
-                let Some(i) = path.iter().rposition(|&b| b == b'/') else { return false };
+                let Some(i) = facts.last_sep else { return false };
                 if literal_last && !same(&path[i + 1..]) {
                     return false;
                 }
-                need == 1 || path[..i].iter().filter(|&&b| b == b'/').count() + 1 >= need
+                // Separators before the last one, plus one.
+                need == 1 || facts.seps >= need
             }
         }
     }
 
     /// The path's elements must match `els` one to one, except that a final `**`
     /// accepts any rest and a final `*` accepts a trailing empty element early.
-    fn matches_prefix(&self, els: &[String], path: &[u8], fold: bool) -> bool {
-        let path = skip_leading(els, path);
+    fn matches_prefix(&self, els: &[String], path: &[u8], fold: bool, facts: &PathFacts) -> bool {
+        let p = skip_leading(els, path);
+        let skipped = path.len() - p.len();
+        match facts.positions() {
+            Some(seps) => {
+                let seps = seps.iter().map(|&x| x as usize).filter(|&x| x >= skipped).map(|x| x - skipped);
+                self.walk_prefix(els, p, fold, seps)
+            }
+            None => self.walk_prefix(els, p, fold, p.iter().enumerate().filter(|(_, b)| **b == b'/').map(|(i, _)| i)),
+        }
+    }
+
+    /// [`Glob::matches_prefix`] over the path's separator positions.
+    fn walk_prefix(&self, els: &[String], path: &[u8], fold: bool, seps: impl Iterator<Item = usize>) -> bool {
         let mut i = 0;
         let mut start = 0;
-        for (end, &b) in path.iter().enumerate() {
-            if b != b'/' {
-                continue;
-            }
+        for end in seps {
             let el = els[i].as_bytes();
-            if el != DOUBLE_STAR && !match_bytes(el, &path[start..end], fold) {
+            if !element_matches(el, self.literal[i], &path[start..end], fold) {
                 return false;
             }
             start = end + 1;
@@ -224,7 +255,7 @@ impl Glob {
 }
 
 /// The suffix half: the path's last elements must match `els[1..]` (`els[0]` is `**`).
-fn matches_suffix(els: &[String], path: &[u8], fold: bool) -> bool {
+fn matches_suffix(els: &[String], literal: &[bool], path: &[u8], fold: bool) -> bool {
     if els.len() == 1 {
         return true;
     }
@@ -235,7 +266,7 @@ fn matches_suffix(els: &[String], path: &[u8], fold: bool) -> bool {
             continue;
         }
         let el = els[i].as_bytes();
-        if el != DOUBLE_STAR && !match_bytes(el, &path[start + 1..end], fold) {
+        if !element_matches(el, literal[i], &path[start + 1..end], fold) {
             return false;
         }
         end = start;
@@ -246,6 +277,48 @@ fn matches_suffix(els: &[String], path: &[u8], fold: bool) -> bool {
     }
     // Fewer separators than suffix elements: the `**` element was never reached.
     false
+}
+
+/// One path segment against one glob element (`**` accepts any).
+#[inline]
+fn element_matches(el: &[u8], literal: bool, seg: &[u8], fold: bool) -> bool {
+    if literal {
+        // `match_bytes` on a `*`-free element is an exact comparison.
+        if fold { seg.eq_ignore_ascii_case(el) } else { seg == el }
+    } else {
+        el == DOUBLE_STAR || match_bytes(el, seg, fold)
+    }
+}
+
+/// What glob matching reads of a path: its separators, found once however many globs
+/// are tried on it.
+#[derive(Clone, Copy, Debug)]
+pub struct PathFacts {
+    seps: usize,
+    last_sep: Option<usize>,
+    /// The first separators' positions (all of them when `seps` is at most `MAX_SEPS`).
+    pos: [u32; MAX_SEPS],
+}
+
+const MAX_SEPS: usize = 16;
+
+impl PathFacts {
+    pub fn of(path: &str) -> PathFacts {
+        let mut f = PathFacts { seps: 0, last_sep: None, pos: [0; MAX_SEPS] };
+        for (i, _) in path.bytes().enumerate().filter(|(_, c)| *c == b'/') {
+            if let Some(slot) = f.pos.get_mut(f.seps) {
+                *slot = i as u32;
+            }
+            f.seps += 1;
+            f.last_sep = Some(i);
+        }
+        f
+    }
+
+    /// Every separator's position, when there are few enough to hold.
+    fn positions(&self) -> Option<&[u32]> {
+        self.pos.get(..self.seps)
+    }
 }
 
 /// A leading `*` element skips the first byte of the path (normally its `/`).
@@ -395,15 +468,16 @@ mod tests {
                         Folded::Lowered(l) => (l.into_bytes(), false),
                     };
                     let bytes = if ci { bytes } else { path.as_bytes().to_vec() };
+                    let facts = PathFacts::of(std::str::from_utf8(&bytes).unwrap());
                     let walked = match gl.double_star {
-                        None => gl.matches_prefix(&gl.elements, &bytes, fold),
+                        None => gl.matches_prefix(&gl.elements, &bytes, fold, &facts),
                         Some(pos) => {
-                            gl.matches_prefix(&gl.elements[..=pos], &bytes, fold)
-                                && matches_suffix(&gl.elements[pos..], &bytes, fold)
+                            gl.matches_prefix(&gl.elements[..=pos], &bytes, fold, &facts)
+                                && matches_suffix(&gl.elements[pos..], &gl.literal[pos..], &bytes, fold)
                         }
                     };
                     if walked {
-                        assert!(gl.may_match(&bytes, fold), "glob {text} (ci {ci}) path {path:?}");
+                        assert!(gl.may_match(&bytes, fold, &facts), "glob {text} (ci {ci}) path {path:?}");
                     }
                 }
             }
