@@ -221,51 +221,26 @@ impl<T> PatternIndex<T> {
 
     /// [`PatternIndex::find`] that skips the matchers whose payload `v` no longer wants
     /// (a rule already known to be a candidate), without matching them.
-    pub fn visit(&self, s: &str, v: &mut impl Visitor<T>) -> bool {
+    pub fn visit<V: Visitor<T>>(&self, s: &str, v: &mut V) -> bool {
         if self.entries.is_empty() {
             return false;
         }
-        let mut node = 0usize;
         let bytes = s.as_bytes();
-        let mut depth = 0;
         // Path globs sharing a prefix are often many: they share the value's separators.
         let mut facts = None;
-        loop {
-            for &e in &self.nodes[node].entries {
-                let (m, payload) = &self.entries[e as usize];
-                let mut matches = |m: &StrMatcher| match m {
+        let mut try_entry = |v: &mut V, e: u32| {
+            let (m, payload) = &self.entries[e as usize];
+            v.wants(payload)
+                && match &**m {
                     StrMatcher::Glob(g) => g.matches_with(s, facts.get_or_insert_with(|| PathFacts::of(s))),
                     m => m.matches(s),
-                };
-                if v.wants(payload) && matches(m) && v.hit(payload) {
-                    return true;
                 }
-            }
-            let Some(&b) = bytes.get(depth) else { break };
-            let children = &self.nodes[node].children;
-            match children.binary_search_by_key(&b, |c| c.0) {
-                Ok(i) => node = children[i].1 as usize,
-                Err(_) => break,
-            }
-            depth += 1;
-        }
-        if self.suffixes.len() > 1 {
-            let mut node = 0usize;
-            let mut rest = bytes.iter().rev();
-            loop {
-                for &e in &self.suffixes[node].entries {
-                    let (m, payload) = &self.entries[e as usize];
-                    if v.wants(payload) && m.matches(s) && v.hit(payload) {
-                        return true;
-                    }
-                }
-                let Some(&b) = rest.next() else { break };
-                let children = &self.suffixes[node].children;
-                match children.binary_search_by_key(&b, |c| c.0) {
-                    Ok(i) => node = children[i].1 as usize,
-                    Err(_) => break,
-                }
-            }
+                && v.hit(payload)
+        };
+        if walk(&self.nodes, bytes.iter().copied(), &mut |e| try_entry(v, e))
+            || (self.suffixes.len() > 1 && walk(&self.suffixes, bytes.iter().rev().copied(), &mut |e| try_entry(v, e)))
+        {
+            return true;
         }
         if self.literal.is_empty() && self.unindexed.is_empty() {
             // Only prefixes and suffixes: settled by the walks.
@@ -278,8 +253,7 @@ impl<T> PatternIndex<T> {
             if in_set(e) {
                 continue;
             }
-            let (m, payload) = &self.entries[*e as usize];
-            if v.wants(payload) && m.matches(s) && v.hit(payload) {
+            if try_entry(v, *e) {
                 return true;
             }
         }
@@ -305,15 +279,11 @@ impl<T> PatternIndex<T> {
                 }
             }
         }
-        let mut try_entry = |e: u32| {
-            let (m, payload) = &self.entries[e as usize];
-            v.wants(payload) && m.matches(s) && v.hit(payload)
-        };
         if let Some(l) = &scanner.sensitive
             && s.len() >= l.shortest
         {
             for hit in l.ac.find_overlapping_iter(s) {
-                if try_entry(l.ids[hit.pattern().as_usize()]) {
+                if try_entry(v, l.ids[hit.pattern().as_usize()]) {
                     return true;
                 }
             }
@@ -324,19 +294,36 @@ impl<T> PatternIndex<T> {
                     return false;
                 }
                 for hit in l.ac.find_overlapping_iter(s) {
-                    if try_entry(l.ids[hit.pattern().as_usize()]) {
+                    if try_entry(v, l.ids[hit.pattern().as_usize()]) {
                         return true;
                     }
                 }
             } else {
                 for &e in &l.ids {
-                    if try_entry(e) {
+                    if try_entry(v, e) {
                         return true;
                     }
                 }
             }
         }
         false
+    }
+}
+
+/// Tries the entries of every trie node on the path spelled by `bytes`, until `try_entry`
+/// returns true; returns whether it did.
+fn walk(nodes: &[TrieNode], mut bytes: impl Iterator<Item = u8>, try_entry: &mut impl FnMut(u32) -> bool) -> bool {
+    let mut node = 0usize;
+    loop {
+        if nodes[node].entries.iter().any(|&e| try_entry(e)) {
+            return true;
+        }
+        let Some(b) = bytes.next() else { return false };
+        let children = &nodes[node].children;
+        match children.binary_search_by_key(&b, |c| c.0) {
+            Ok(i) => node = children[i].1 as usize,
+            Err(_) => return false,
+        }
     }
 }
 
