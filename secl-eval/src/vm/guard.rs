@@ -154,7 +154,7 @@ fn cost(option: &[Leaf<'_>], scanned: &FxHashMap<FieldId, u32>) -> u32 {
     for l in option {
         if !fields.contains(&l.field) {
             fields.push(l.field);
-            if !scanned.contains_key(&l.field) {
+            if scanned.get(&l.field).is_none_or(|n| *n == 0) {
                 total += if l.array { ARRAY_SCAN } else { SCALAR_SCAN };
             }
         }
@@ -199,23 +199,31 @@ impl Guards {
             .collect();
         let none = FxHashMap::default();
         let mut chosen: Vec<Option<usize>> = rules.iter().map(|opts| best(opts, &none)).collect();
+        // How many chosen guards scan each field; a rule re-choosing takes its own out.
+        let mut scanned: FxHashMap<FieldId, u32> = FxHashMap::default();
+        let count = |scanned: &mut FxHashMap<FieldId, u32>, option: &[Leaf<'_>], add: bool| {
+            for l in option {
+                let n = scanned.entry(l.field).or_default();
+                *n = if add { *n + 1 } else { n.saturating_sub(1) };
+            }
+        };
+        for (opts, c) in rules.iter().zip(&chosen) {
+            if let Some(i) = c {
+                count(&mut scanned, &opts[*i], true);
+            }
+        }
         for _ in 0..ROUNDS {
             let mut changed = false;
-            for r in 0..rules.len() {
-                // The fields the other rules' guards scan.
-                let mut scanned: FxHashMap<FieldId, u32> = FxHashMap::default();
-                for (o, c) in chosen.iter().enumerate() {
-                    if o != r
-                        && let Some(i) = c
-                    {
-                        for l in &rules[o][*i] {
-                            *scanned.entry(l.field).or_default() += 1;
-                        }
-                    }
+            for (opts, c) in rules.iter().zip(chosen.iter_mut()) {
+                if let Some(i) = *c {
+                    count(&mut scanned, &opts[i], false);
                 }
-                let pick = best(&rules[r], &scanned);
-                changed |= pick != chosen[r];
-                chosen[r] = pick;
+                let pick = best(opts, &scanned);
+                if let Some(i) = pick {
+                    count(&mut scanned, &opts[i], true);
+                }
+                changed |= pick != *c;
+                *c = pick;
             }
             if !changed {
                 break;
