@@ -31,6 +31,12 @@ pub struct PatternIndex<T> {
     /// Patterns without a prefix but with a literal suffix, by that suffix read
     /// backwards (`*.minexmr.com`): a walk from the value's end finds them.
     suffixes: Vec<TrieNode>,
+    /// Case-insensitive patterns by their lower-cased prefix or suffix, walked with the
+    /// value lower-cased when it is ASCII; a non-ASCII value (Unicode folding can turn it
+    /// into ASCII) tries all of `folded_ids`.
+    folded_prefixes: Vec<TrieNode>,
+    folded_suffixes: Vec<TrieNode>,
+    folded_ids: Vec<u32>,
     entries: Vec<(Arc<StrMatcher>, T)>,
     /// Entries without a prefix but with a literal run: (literal, entry, case-insensitive).
     literal: Vec<(String, u32, bool)>,
@@ -66,6 +72,9 @@ impl<T> Default for PatternIndex<T> {
         PatternIndex {
             nodes: vec![TrieNode::default()],
             suffixes: vec![TrieNode::default()],
+            folded_prefixes: vec![TrieNode::default()],
+            folded_suffixes: vec![TrieNode::default()],
+            folded_ids: Vec::new(),
             entries: Vec::new(),
             literal: Vec::new(),
             unindexed: Vec::new(),
@@ -147,8 +156,22 @@ fn suffix(m: &StrMatcher) -> Option<&str> {
     if p.is_case_insensitive() || !p.literal_prefix().is_empty() {
         return None;
     }
-    let (_, last) = p.as_str().rsplit_once('*')?;
-    (!last.is_empty()).then_some(last)
+    Some(p.literal_suffix()).filter(|t| !t.is_empty())
+}
+
+/// For a case-insensitive plain pattern (on a case-insensitive field: `dns.question.name`),
+/// the lower-cased literal text every match of an ASCII value starts with (`Ok`) or, with
+/// no prefix, ends with (`Err`).
+fn folded_key(m: &StrMatcher) -> Option<Result<&str, &str>> {
+    let StrMatcher::Pattern(p) = m else { return None };
+    if !p.is_case_insensitive() {
+        return None;
+    }
+    match (p.literal_prefix(), p.literal_suffix()) {
+        ("", "") => None,
+        ("", tail) => Some(Err(tail)),
+        (head, _) => Some(Ok(head)),
+    }
 }
 
 impl<T> PatternIndex<T> {
@@ -195,12 +218,20 @@ impl<T> PatternIndex<T> {
         self.scanner = OnceLock::new();
         let key = prefix(&m).filter(|p| !p.is_empty()).map(|p| p.as_bytes().to_vec());
         let tail = suffix(&m).map(|t| t.bytes().rev().collect::<Vec<u8>>());
+        let folded = folded_key(&m).map(|k| k.map(|h| h.as_bytes().to_vec()).map_err(|t| t.bytes().rev().collect()));
         let literal = longest_literal(&m);
         self.entries.push((m, payload));
-        match (key, tail) {
-            (Some(key), _) => trie_insert(&mut self.nodes, key, id),
-            (None, Some(tail)) => trie_insert(&mut self.suffixes, tail, id),
-            (None, None) => match literal {
+        match (key, tail, folded) {
+            (Some(key), ..) => trie_insert(&mut self.nodes, key, id),
+            (None, Some(tail), _) => trie_insert(&mut self.suffixes, tail, id),
+            (None, None, Some(folded)) => {
+                match folded {
+                    Ok(head) => trie_insert(&mut self.folded_prefixes, head, id),
+                    Err(tail) => trie_insert(&mut self.folded_suffixes, tail, id),
+                }
+                self.folded_ids.push(id);
+            }
+            (None, None, None) => match literal {
                 Some((lit, ci)) => self.literal.push((lit, id, ci)),
                 None => self.unindexed.push(id),
             },
@@ -241,6 +272,18 @@ impl<T> PatternIndex<T> {
             || (self.suffixes.len() > 1 && walk(&self.suffixes, bytes.iter().rev().copied(), &mut |e| try_entry(v, e)))
         {
             return true;
+        }
+        if !self.folded_ids.is_empty() {
+            let found = if s.is_ascii() {
+                let lower = |b: &u8| b.to_ascii_lowercase();
+                walk(&self.folded_prefixes, bytes.iter().map(lower), &mut |e| try_entry(v, e))
+                    || walk(&self.folded_suffixes, bytes.iter().rev().map(lower), &mut |e| try_entry(v, e))
+            } else {
+                self.folded_ids.iter().any(|e| try_entry(v, *e))
+            };
+            if found {
+                return true;
+            }
         }
         if self.literal.is_empty() && self.unindexed.is_empty() {
             // Only prefixes and suffixes: settled by the walks.
@@ -397,6 +440,10 @@ mod tests {
             StrMatcher::Regex(regex::Regex::new(r"^k+w").unwrap()),
             StrMatcher::Pattern(Pattern::new("*.minexmr.com", false).unwrap()),
             StrMatcher::Pattern(Pattern::new("*a*.com", false).unwrap()),
+            StrMatcher::Pattern(Pattern::new("K*x", true).unwrap()),
+            StrMatcher::Pattern(Pattern::new("Pool.*", true).unwrap()),
+            StrMatcher::Pattern(Pattern::new("*.COM", true).unwrap()),
+            StrMatcher::Pattern(Pattern::new("*Xmr*", true).unwrap()),
         ];
         for (i, m) in ms.iter().enumerate() {
             idx.insert(Arc::new(m.clone()), i);
@@ -424,6 +471,11 @@ mod tests {
             ".minexmr.com",
             "minexmr.com",
             "a.com",
+            "\u{212A}x",
+            "kX",
+            "POOL.x",
+            "pool",
+            "x.Com",
         ] {
             let mut got = Vec::new();
             idx.find(s, |i| {

@@ -53,6 +53,15 @@ impl Pattern {
         }
     }
 
+    /// The literal text every match ends with (lower-cased for case-insensitive
+    /// patterns): what follows the last `*`; the whole pattern when it has no `*`.
+    pub fn literal_suffix(&self) -> &str {
+        match self.lit.rfind('*') {
+            Some(i) => &self.lit[i + 1..],
+            None => &self.lit,
+        }
+    }
+
     pub fn matches(&self, s: &str) -> bool {
         if !self.case_insensitive {
             return match_bytes(self.lit.as_bytes(), s.as_bytes(), false);
