@@ -103,10 +103,10 @@ fn automaton(lits: &[&(String, u32, bool)], ci: bool) -> Option<Literals> {
     Some(Literals { ac, ids: lits.iter().map(|l| l.1).collect(), shortest })
 }
 
-/// Whether `m` is indexed by a non-empty literal prefix (cheap to add to an index: only
-/// values starting with it try it).
-pub fn has_prefix(m: &StrMatcher) -> bool {
-    prefix(m).is_some_and(|p| !p.is_empty())
+/// Whether `m` is indexed by a literal prefix or suffix (cheap to add to an index: only
+/// values starting or ending with it try it).
+pub fn is_indexed(m: &StrMatcher) -> bool {
+    prefix(m).is_some_and(|p| !p.is_empty()) || suffix(m).is_some() || folded_key(m).is_some()
 }
 
 /// The prefix every match of `m` starts with, when there is a sound one.

@@ -1,5 +1,6 @@
-//! Field groups (several tests of one field answered by one scan, guards among them) give
-//! every rule the verdict of the reference interpreter: many rules on the same fields,
+//! Field groups (several tests of one field answered by one scan, guards among them, also
+//! negated `!= ""` ones) give every rule the verdict of the reference interpreter: many
+//! rules on the same fields,
 //! negated and positive, scalar and array, case-folded, with patterns, on events that
 //! hit, miss or lack the fields.
 
@@ -49,6 +50,10 @@ rules:
     expression: dns.question.name != "Foo.COM" && dns.question.type == 1
   - id: dns_eq
     expression: dns.question.name == "example.COM" || dns.question.name in [~"*.evil.*"]
+  - id: set_scalar_guard
+    expression: process.container.id != "" && exec.pid >= 0
+  - id: set_array_guard
+    expression: process.ancestors.comm != "" && exec.pid >= 0
 "#;
 
 const EVENTS: &[&str] = &[
@@ -66,6 +71,8 @@ const EVENTS: &[&str] = &[
     r#"{"type":"dns","values":{"dns.question.name":"X.ORG"}}"#,
     r#"{"type":"dns","values":{"dns.question.name":"\u212Aelvin.org","dns.question.type":1}}"#,
     r#"{"type":"dns","values":{}}"#,
+    r#"{"type":"exec","values":{"exec.file.path":"/bin/x","process.container.id":"abc","process.ancestors.comm":["","sh"]}}"#,
+    r#"{"type":"exec","values":{"exec.file.path":"/bin/y","process.ancestors.comm":["bash"]}}"#,
 ];
 
 struct Plain;
@@ -87,7 +94,7 @@ fn grouped_tests_give_the_interpreters_verdicts() {
     let (p, diags) = parse_policy(SourceFile::new("groups.policy", POLICY), false);
     assert!(diags.is_empty(), "{diags:?}");
     let rs = RuleSet::new(load(&[p.unwrap()], &Host::default()));
-    assert_eq!(rs.rules().len(), 18, "every rule loads");
+    assert_eq!(rs.rules().len(), 20, "every rule loads");
     let mut st = rs.new_state();
     let mut matched_somewhere = vec![false; rs.rules().len()];
     let mut missed_somewhere = vec![false; rs.rules().len()];

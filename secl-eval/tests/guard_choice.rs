@@ -26,6 +26,12 @@ rules:
     expression: (connect.addr.family == AF_INET || connect.addr.family == AF_INET6) && process.file.name in ["sh"]
   - id: port_only
     expression: connect.addr.port == 6667 && connect.addr.is_public == true
+  - id: in_a_container
+    expression: exec.file.name != "" && process.container.id != "" && process.cap_permitted & CAP_SYS_ADMIN > 0
+  - id: k8s_session
+    expression: exec.user_session.k8s_username != ""
+  - id: named_only
+    expression: exec.file.name != "" && process.parent.file.path == "/usr/bin/nohup"
 "#;
 
 fn guards() -> Vec<(String, Option<Vec<String>>)> {
@@ -71,7 +77,7 @@ fn a_disjunction_is_guarded_by_all_its_parts() {
 }
 
 #[test]
-fn negated_tests_never_guard() {
+fn other_negated_tests_never_guard() {
     assert_eq!(guard_of("not_a_guard"), None);
 }
 
@@ -80,4 +86,13 @@ fn names_are_preferred_to_small_integers() {
     assert_eq!(guard_of("family_or_shell"), fields(&["process.file.name"]));
     // With nothing better, an integer test still guards.
     assert_eq!(guard_of("port_only"), fields(&["connect.addr.port"]));
+}
+
+#[test]
+fn a_set_field_guards_when_it_is_often_unset() {
+    // `!= ""` holds where the field is set: containers and Kubernetes sessions are rare,
+    // an executable's name is always there.
+    assert_eq!(guard_of("in_a_container"), fields(&["process.container.id"]));
+    assert_eq!(guard_of("k8s_session"), fields(&["exec.user_session.k8s_username"]));
+    assert_eq!(guard_of("named_only"), fields(&["process.parent.file.path"]));
 }

@@ -46,6 +46,9 @@ struct Group {
     others: PatternIndex<u32>,
     /// Per core: the rules (bucket positions) it makes candidates, when it is a guard.
     guards: Vec<Vec<u32>>,
+    /// Cores of negated guards (`field != ""`), with the rules they make candidates when
+    /// the core does not hold.
+    negated_guards: Vec<(u32, Vec<u32>)>,
 }
 
 /// The field groups of one bucket.
@@ -156,6 +159,7 @@ impl FieldGroups {
                 ints: Default::default(),
                 others: PatternIndex::default(),
                 guards: Vec::with_capacity(ps.len()),
+                negated_guards: Vec::new(),
             };
             for (core, &p) in ps.iter().enumerate() {
                 let core = core as u32;
@@ -172,12 +176,18 @@ impl FieldGroups {
                         }
                     }
                 }
-                g.guards.push(guards.get(p).cloned().unwrap_or_default());
+                let rules = guards.get(p).cloned().unwrap_or_default();
+                if negate && !rules.is_empty() {
+                    g.negated_guards.push((core, rules));
+                    g.guards.push(Vec::new());
+                } else {
+                    g.guards.push(rules);
+                }
                 out.of_pred[p] = Some(Grouped { group: gi as u32, core, negate });
             }
             g.others.prepare();
             g.str_lens = g.strs.keys().fold(0, |m, k| m | len_bit(k));
-            if g.guards.iter().any(|r| !r.is_empty()) {
+            if g.guards.iter().any(|r| !r.is_empty()) || !g.negated_guards.is_empty() {
                 out.eager.push(gi as u32);
             }
             out.hit_words += g.words;
@@ -296,6 +306,13 @@ impl FieldGroups {
                     }
                 }
             }
+            for (core, rules) in &g.negated_guards {
+                if mark.0[*core as usize / 64] & (1 << (core % 64)) == 0 {
+                    for &r in rules {
+                        bits[(r / 64) as usize] |= 1 << (r % 64);
+                    }
+                }
+            }
         }
     }
 }
@@ -374,7 +391,8 @@ impl FieldGroups {
                     self.scan(gi, *ev, &mut st, None);
                 }
             }
-            let mut rules: Vec<u32> = g.guards.iter().flatten().copied().collect();
+            let mut rules: Vec<u32> =
+                g.guards.iter().flatten().chain(g.negated_guards.iter().flat_map(|(_, r)| r)).copied().collect();
             rules.sort_unstable();
             rules.dedup();
             let per = start.elapsed().as_nanos() as f64 / (events.len().max(1) as f64 * reps as f64);

@@ -45,6 +45,8 @@ const RULE_EVAL: u32 = 40;
 const PASS_EXACT_STR: u32 = 50;
 const PASS_PATTERN: u32 = 100;
 const PASS_INT: u32 = 500;
+/// `field != ""` on a field that is often unset.
+const PASS_SET: u32 = 300;
 const PASS_ALL: u32 = 1000;
 
 #[derive(Debug, Default)]
@@ -75,8 +77,21 @@ struct Leaf<'a> {
 
 fn leaf(node: &Node) -> Option<Leaf<'_>> {
     let (load, negate, members) = super::groups::membership(node)?;
-    if negate || !matches!(load.ty.element(), Ty::Str | Ty::Int) {
+    if !matches!(load.ty.element(), Ty::Str | Ty::Int) {
         return None;
+    }
+    if negate {
+        // Of negated tests only `field != ""` guards: it holds on the events where the
+        // field is set (a container id, a Kubernetes user), which are few, except for
+        // the names and paths every process has.
+        let Members::Strs(v) = &members else { return None };
+        if !matches!(&v[..], [StrMatcher::Exact(e) | StrMatcher::ExactFolded(e)] if e.is_empty()) {
+            return None;
+        }
+        let name = &crate::model::Schema::linux().field_by_id(load.field).name;
+        let always_set = [".file.name", ".file.path", ".comm", ".argv0"].iter().any(|s| name.ends_with(s));
+        let pass = if always_set { PASS_ALL } else { PASS_SET };
+        return Some(Leaf { node, field: load.field, array: load.ty.is_array(), members_cost: 0, patterns: 0, pass });
     }
     let (patterns, members_cost, pass) = match members {
         Members::Strs(v) => {
@@ -106,7 +121,7 @@ fn matcher_cost(m: &StrMatcher) -> u32 {
     match m {
         StrMatcher::Exact(_) => 0,
         StrMatcher::ExactFolded(_) => PREFIXED_MEMBER,
-        m if crate::pattern_index::has_prefix(m) => PREFIXED_MEMBER,
+        m if crate::pattern_index::is_indexed(m) => PREFIXED_MEMBER,
         _ => SCANNED_MEMBER,
     }
 }
@@ -278,16 +293,19 @@ impl Guards {
     }
 }
 
-/// The cheapest option (index), or `None` when evaluating the rule unguarded is cheaper.
+/// The cheapest option worth having (index), or `None` when evaluating the rule
+/// unguarded is cheaper.
 fn best(opts: &[Option_<'_>], scanned: &FxHashMap<FieldId, u32>) -> Option<usize> {
     let mut best: Option<(u32, usize)> = None;
     for (i, o) in opts.iter().enumerate() {
         let c = cost(o, scanned);
-        if best.is_none_or(|(bc, _)| c < bc) {
+        // A guard that lets most events through is worth less than none once it costs
+        // more than the rule's evaluation; a costly but selective one still spares the
+        // evaluation on most events.
+        let worth_it = c < RULE_EVAL || passes(o) < PASS_ALL / 2;
+        if worth_it && best.is_none_or(|(bc, _)| c < bc) {
             best = Some((c, i));
         }
     }
-    // Only a guard that lets most events through is worth less than none: a costly but
-    // selective one still spares the rule's evaluation on most events.
-    best.filter(|(c, i)| *c <= RULE_EVAL || passes(&opts[*i]) < PASS_ALL / 2).map(|(_, i)| i)
+    best.map(|(_, i)| i)
 }
