@@ -11,6 +11,7 @@
 //! the value finds the few worth trying. Path globs keep only the prefix rule (their
 //! quirks let `/a/` match `/a/*/b`), and regexps are tried in order.
 
+use crate::fxhash::FxHashMap;
 use crate::matcher::StrMatcher;
 use crate::value::glob::PathFacts;
 use aho_corasick::AhoCorasick;
@@ -37,6 +38,11 @@ pub struct PatternIndex<T> {
     folded_prefixes: Vec<TrieNode>,
     folded_suffixes: Vec<TrieNode>,
     folded_ids: Vec<u32>,
+    /// Path globs whose last element is literal (`/home/*/.aws/credentials`), by it: a
+    /// path tries only those of its last segment (one ending with `/` or without a `/`
+    /// tries them all). Most paths share a prefix with many globs, not a last segment.
+    by_last: FxHashMap<Box<[u8]>, Vec<u32>>,
+    by_last_ids: Vec<u32>,
     entries: Vec<(Arc<StrMatcher>, T)>,
     /// Entries without a prefix but with a literal run: (literal, entry, case-insensitive).
     literal: Vec<(String, u32, bool)>,
@@ -75,6 +81,8 @@ impl<T> Default for PatternIndex<T> {
             folded_prefixes: vec![TrieNode::default()],
             folded_suffixes: vec![TrieNode::default()],
             folded_ids: Vec::new(),
+            by_last: FxHashMap::default(),
+            by_last_ids: Vec::new(),
             entries: Vec::new(),
             literal: Vec::new(),
             unindexed: Vec::new(),
@@ -220,7 +228,16 @@ impl<T> PatternIndex<T> {
         let tail = suffix(&m).map(|t| t.bytes().rev().collect::<Vec<u8>>());
         let folded = folded_key(&m).map(|k| k.map(|h| h.as_bytes().to_vec()).map_err(|t| t.bytes().rev().collect()));
         let literal = longest_literal(&m);
+        let last = match &*m {
+            StrMatcher::Glob(g) => g.literal_last().map(|l| Box::<[u8]>::from(l.as_bytes())),
+            _ => None,
+        };
         self.entries.push((m, payload));
+        if let Some(last) = last {
+            self.by_last.entry(last).or_default().push(id);
+            self.by_last_ids.push(id);
+            return;
+        }
         match (key, tail, folded) {
             (Some(key), ..) => trie_insert(&mut self.nodes, key, id),
             (None, Some(tail), _) => trie_insert(&mut self.suffixes, tail, id),
@@ -272,6 +289,17 @@ impl<T> PatternIndex<T> {
             || (self.suffixes.len() > 1 && walk(&self.suffixes, bytes.iter().rev().copied(), &mut |e| try_entry(v, e)))
         {
             return true;
+        }
+        if !self.by_last_ids.is_empty() {
+            let found = match bytes.iter().rposition(|&b| b == b'/') {
+                Some(i) if i + 1 < bytes.len() => {
+                    self.by_last.get(&bytes[i + 1..]).is_some_and(|ids| ids.iter().any(|e| try_entry(v, *e)))
+                }
+                _ => self.by_last_ids.iter().any(|e| try_entry(v, *e)),
+            };
+            if found {
+                return true;
+            }
         }
         if !self.folded_ids.is_empty() {
             let found = if s.is_ascii() {
@@ -440,6 +468,10 @@ mod tests {
             StrMatcher::Regex(regex::Regex::new(r"^k+w").unwrap()),
             StrMatcher::Pattern(Pattern::new("*.minexmr.com", false).unwrap()),
             StrMatcher::Pattern(Pattern::new("*a*.com", false).unwrap()),
+            StrMatcher::Glob(Glob::new("/home/*/.ssh/id_rsa", false).unwrap()),
+            StrMatcher::Glob(Glob::new("*/x", false).unwrap()),
+            StrMatcher::Glob(Glob::new("/a/**/b", false).unwrap()),
+            StrMatcher::Glob(Glob::new("*", false).unwrap()),
             StrMatcher::Pattern(Pattern::new("K*x", true).unwrap()),
             StrMatcher::Pattern(Pattern::new("Pool.*", true).unwrap()),
             StrMatcher::Pattern(Pattern::new("*.COM", true).unwrap()),
@@ -476,6 +508,17 @@ mod tests {
             "POOL.x",
             "pool",
             "x.Com",
+            "/home/u/.ssh/id_rsa",
+            "/home/u/.ssh/",
+            "/home/",
+            "/bin",
+            "x",
+            "/x",
+            "//x",
+            "/a/c/b",
+            "/a/b",
+            "/a/c/d/b",
+            "/",
         ] {
             let mut got = Vec::new();
             idx.find(s, |i| {

@@ -67,6 +67,17 @@ impl Glob {
         self.scalar
     }
 
+    /// The last element, when it is literal and the glob has a `*` elsewhere
+    /// (case-sensitive globs only): a path this glob matches ends with `/` and that
+    /// element, ends with `/`, or has no `/` at all (the prefilter of `may_match`).
+    pub fn literal_last(&self) -> Option<&str> {
+        if self.scalar || self.case_insensitive {
+            return None;
+        }
+        let last = self.elements.last()?;
+        (!last.is_empty() && !last.contains('*')).then_some(last)
+    }
+
     /// The literal text before the first `*`, as written (not case-folded).
     pub fn literal_prefix(&self) -> &str {
         match self.text.find('*') {
