@@ -226,6 +226,15 @@ fn events(seed: u64, n: usize) -> Vec<JsonEvent> {
             };
             values.insert(name.clone(), v);
         }
+        // A socket event the kernel reports has an address family, and with an address or
+        // a port it is an inet one: the reference approves `*.addr.port`, `.ip` and
+        // `.is_public` through the family (AF_INET, AF_INET6), so an event without one
+        // would be dropped where no real event is (a policy of ours that never tests the
+        // family showed it).
+        let family = format!("{t}.addr.family");
+        if schema.field(&family).is_some() && !values.contains_key(&family) {
+            values.insert(family, json!(if rng.below(2) == 0 { 2 } else { 10 }));
+        }
         if let Ok(ev) = JsonEvent::from_json(&json!({"type": t, "values": values})) {
             out.push(ev);
         }
