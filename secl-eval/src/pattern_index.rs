@@ -111,10 +111,42 @@ fn automaton(lits: &[&(String, u32, bool)], ci: bool) -> Option<Literals> {
     Some(Literals { ac, ids: lits.iter().map(|l| l.1).collect(), shortest })
 }
 
-/// Whether `m` is indexed by a literal prefix or suffix (cheap to add to an index: only
-/// values starting or ending with it try it).
+/// Whether `m` is indexed by a literal prefix, suffix or last path element (cheap to
+/// add to an index: only values starting or ending with it try it).
 pub fn is_indexed(m: &StrMatcher) -> bool {
-    prefix(m).is_some_and(|p| !p.is_empty()) || suffix(m).is_some() || folded_key(m).is_some()
+    !matches!(place(m), Place::Literal(..) | Place::Unindexed)
+}
+
+/// Where an index keeps a matcher, the first that applies: path globs by their literal
+/// last element, then by literal prefix, by suffix, case-folded prefix or suffix (keys
+/// of suffix tries are reversed), by their longest literal run, or nowhere.
+enum Place {
+    Last(Box<[u8]>),
+    Prefix(Vec<u8>),
+    Suffix(Vec<u8>),
+    FoldedPrefix(Vec<u8>),
+    FoldedSuffix(Vec<u8>),
+    Literal(String, bool),
+    Unindexed,
+}
+
+fn place(m: &StrMatcher) -> Place {
+    if let StrMatcher::Glob(g) = m
+        && let Some(last) = g.literal_last()
+    {
+        return Place::Last(Box::from(last.as_bytes()));
+    }
+    if let Some(key) = prefix(m).filter(|p| !p.is_empty()) {
+        return Place::Prefix(key.as_bytes().to_vec());
+    }
+    if let Some(tail) = suffix(m) {
+        return Place::Suffix(tail.bytes().rev().collect());
+    }
+    match folded_key(m) {
+        Some(Ok(head)) => Place::FoldedPrefix(head.as_bytes().to_vec()),
+        Some(Err(tail)) => Place::FoldedSuffix(tail.bytes().rev().collect()),
+        None => longest_literal(m).map_or(Place::Unindexed, |(lit, ci)| Place::Literal(lit, ci)),
+    }
 }
 
 /// The prefix every match of `m` starts with, when there is a sound one.
@@ -224,34 +256,25 @@ impl<T> PatternIndex<T> {
     pub fn insert(&mut self, m: Arc<StrMatcher>, payload: T) {
         let id = self.entries.len() as u32;
         self.scanner = OnceLock::new();
-        let key = prefix(&m).filter(|p| !p.is_empty()).map(|p| p.as_bytes().to_vec());
-        let tail = suffix(&m).map(|t| t.bytes().rev().collect::<Vec<u8>>());
-        let folded = folded_key(&m).map(|k| k.map(|h| h.as_bytes().to_vec()).map_err(|t| t.bytes().rev().collect()));
-        let literal = longest_literal(&m);
-        let last = match &*m {
-            StrMatcher::Glob(g) => g.literal_last().map(|l| Box::<[u8]>::from(l.as_bytes())),
-            _ => None,
-        };
+        let place = place(&m);
         self.entries.push((m, payload));
-        if let Some(last) = last {
-            self.by_last.entry(last).or_default().push(id);
-            self.by_last_ids.push(id);
-            return;
-        }
-        match (key, tail, folded) {
-            (Some(key), ..) => trie_insert(&mut self.nodes, key, id),
-            (None, Some(tail), _) => trie_insert(&mut self.suffixes, tail, id),
-            (None, None, Some(folded)) => {
-                match folded {
-                    Ok(head) => trie_insert(&mut self.folded_prefixes, head, id),
-                    Err(tail) => trie_insert(&mut self.folded_suffixes, tail, id),
-                }
+        match place {
+            Place::Last(last) => {
+                self.by_last.entry(last).or_default().push(id);
+                self.by_last_ids.push(id);
+            }
+            Place::Prefix(key) => trie_insert(&mut self.nodes, key, id),
+            Place::Suffix(key) => trie_insert(&mut self.suffixes, key, id),
+            Place::FoldedPrefix(key) => {
+                trie_insert(&mut self.folded_prefixes, key, id);
                 self.folded_ids.push(id);
             }
-            (None, None, None) => match literal {
-                Some((lit, ci)) => self.literal.push((lit, id, ci)),
-                None => self.unindexed.push(id),
-            },
+            Place::FoldedSuffix(key) => {
+                trie_insert(&mut self.folded_suffixes, key, id);
+                self.folded_ids.push(id);
+            }
+            Place::Literal(lit, ci) => self.literal.push((lit, id, ci)),
+            Place::Unindexed => self.unindexed.push(id),
         }
     }
 
@@ -280,7 +303,7 @@ impl<T> PatternIndex<T> {
             let (m, payload) = &self.entries[e as usize];
             v.wants(payload)
                 && match &**m {
-                    StrMatcher::Glob(g) => g.matches_with(s, facts.get_or_insert_with(|| PathFacts::of(s))),
+                    StrMatcher::Glob(g) => g.matches_with(s, || *facts.get_or_insert_with(|| PathFacts::of(s))),
                     m => m.matches(s),
                 }
                 && v.hit(payload)

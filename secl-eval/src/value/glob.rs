@@ -87,12 +87,12 @@ impl Glob {
     }
 
     pub fn matches(&self, path: &str) -> bool {
-        self.matches_with(path, &PathFacts::of(path))
+        self.matches_with(path, || PathFacts::of(path))
     }
 
-    /// [`Glob::matches`] with the facts of `path` computed once for all the globs tried
-    /// on it.
-    pub fn matches_with(&self, path: &str, facts: &PathFacts) -> bool {
+    /// [`Glob::matches`] with the facts of `path` (asked for only when needed) shared by
+    /// all the globs tried on it.
+    pub fn matches_with(&self, path: &str, facts: impl FnOnce() -> PathFacts) -> bool {
         if path.is_empty() {
             return false;
         }
@@ -100,11 +100,11 @@ impl Glob {
             return if self.case_insensitive { eq_fold(&self.text, path) } else { self.text == path };
         }
         if !self.case_insensitive {
-            return self.matches_bytes(path.as_bytes(), false, facts);
+            return self.matches_bytes(path.as_bytes(), false, &facts());
         }
         match fold_input(path.as_bytes()) {
             // ASCII folding keeps every byte where it was: the facts still hold.
-            Folded::Ascii(b) => self.matches_bytes(b, true, facts),
+            Folded::Ascii(b) => self.matches_bytes(b, true, &facts()),
             Folded::Lowered(l) => self.matches_bytes(l.as_bytes(), false, &PathFacts::of(&l)),
         }
     }

@@ -238,7 +238,13 @@ impl FieldGroups {
         if st.done[gi / 64] & (1 << (gi % 64)) == 0 {
             self.scan(gi, ev, st, None);
         }
-        let g = &self.groups[gi];
+        self.holds(at, st)
+    }
+
+    /// A grouped predicate's answer from its group's last scan.
+    #[inline]
+    fn holds(&self, at: Grouped, st: &GroupState) -> bool {
+        let g = &self.groups[at.group as usize];
         let hit = st.hits[g.offset + at.core as usize / 64] & (1 << (at.core % 64)) != 0;
         hit != at.negate
     }
@@ -246,12 +252,8 @@ impl FieldGroups {
     /// A grouped predicate's answer if its group was scanned for the last event.
     pub fn answer(&self, at: Grouped, st: &GroupState) -> Option<bool> {
         let gi = at.group as usize;
-        if st.done.get(gi / 64)? & (1 << (gi % 64)) == 0 {
-            return None;
-        }
-        let g = &self.groups[gi];
-        let hit = st.hits[g.offset + at.core as usize / 64] & (1 << (at.core % 64)) != 0;
-        Some(hit != at.negate)
+        let scanned = st.done.get(gi / 64)? & (1 << (gi % 64)) != 0;
+        scanned.then(|| self.holds(at, st))
     }
 
     /// Scans the groups that hold guards, adding the rules their holding cores guard to
